@@ -1,0 +1,62 @@
+//! Reading a command's input: a file, or standard input for `-`, with errors that say what was
+//! wrong and a size limit so a huge input is refused rather than exhausting memory.
+
+use std::io::Read;
+use std::path::Path;
+
+/// Reads `arg` (`-` or none: standard input) up to `limit` bytes.
+pub fn read_input(arg: Option<&str>, limit: u64) -> Result<Vec<u8>, String> {
+    let mut buf = Vec::new();
+    match arg {
+        None | Some("-") => {
+            std::io::stdin()
+                .lock()
+                .take(limit + 1)
+                .read_to_end(&mut buf)
+                .map_err(|e| format!("cannot read standard input: {e}"))?;
+            if buf.len() as u64 > limit {
+                return Err(format!(
+                    "standard input is larger than the limit of {limit} bytes (--max-input)"
+                ));
+            }
+        }
+        Some(path) => {
+            let p = Path::new(path);
+            let meta = std::fs::metadata(p).map_err(|e| format!("cannot read {path}: {}", io_reason(&e)))?;
+            if meta.is_dir() {
+                return Err(format!("cannot read {path}: it is a directory"));
+            }
+            if meta.len() > limit {
+                return Err(format!(
+                    "{path} is {} bytes, larger than the limit of {limit} bytes (--max-input)",
+                    meta.len()
+                ));
+            }
+            let file = std::fs::File::open(p).map_err(|e| format!("cannot read {path}: {}", io_reason(&e)))?;
+            file.take(limit + 1)
+                .read_to_end(&mut buf)
+                .map_err(|e| format!("cannot read {path}: {}", io_reason(&e)))?;
+            if buf.len() as u64 > limit {
+                return Err(format!("{path} grew past the limit of {limit} bytes while reading"));
+            }
+        }
+    }
+    Ok(buf)
+}
+
+/// A short reason for an I/O error, without the OS error number noise.
+pub fn io_reason(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file or directory".into(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
+        _ => e.to_string(),
+    }
+}
+
+/// Text from bytes: invalid UTF-8 sequences become U+FFFD; returns whether any did.
+pub fn to_text(bytes: &[u8]) -> (std::borrow::Cow<'_, str>, bool) {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => (std::borrow::Cow::Borrowed(s), false),
+        Err(_) => (String::from_utf8_lossy(bytes), true),
+    }
+}

@@ -1,0 +1,290 @@
+//! The HTTP service (`pipeline serve`): the pipeline behind axum, with the policy a shared
+//! service needs in layers around it: bearer-token authentication, a body size limit, allowed
+//! roots, a per-request timeout, load shedding as `503` with `Retry-After`, and graceful shutdown.
+//!
+//! | route | body | answer |
+//! |---|---|---|
+//! | `POST /v1/pack` | [`Request`] JSON | [`Response`] JSON |
+//! | `POST /v1/scan` | `{"text": "...", "path": "optional"}` | `{"findings": [...], "level": "..."}` |
+//! | `POST /v1/redact` | `{"text": "...", "mode": "mask"}` | `{"text": "...", "findings": [...]}` |
+//! | `GET /v1/stats` | | counters and latency percentiles |
+//! | `GET /metrics` | | Prometheus text |
+//! | `GET /healthz` | | each tier's state; `503` when the pipeline cannot serve |
+
+use crate::config::ServerConfig;
+use crate::types::{Request, Response};
+use crate::{Error, Pipeline};
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response as HttpResponse};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Shared state of the service.
+#[derive(Clone)]
+pub struct AppState {
+    pipeline: Pipeline,
+    token: Option<Arc<str>>,
+    timeout: Duration,
+    metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
+}
+
+impl AppState {
+    /// State for a pipeline with the server's policy.
+    pub fn new(
+        pipeline: Pipeline,
+        config: &ServerConfig,
+        metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
+    ) -> Self {
+        AppState {
+            pipeline,
+            token: config.token.as_deref().map(Arc::from),
+            timeout: Duration::from_millis(config.request_timeout_ms.max(1)),
+            metrics,
+        }
+    }
+}
+
+/// An error as the service answers it: a status and a JSON body `{"error": "..."}`.
+pub struct ApiError(StatusCode, String);
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> HttpResponse {
+        let mut res = (self.0, Json(serde_json::json!({ "error": self.1 }))).into_response();
+        if self.0 == StatusCode::SERVICE_UNAVAILABLE {
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        if self.0 == StatusCode::UNAUTHORIZED {
+            res.headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        res
+    }
+}
+
+impl From<Error> for ApiError {
+    fn from(e: Error) -> Self {
+        let status = match &e {
+            Error::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
+            Error::Forbidden(_) => StatusCode::FORBIDDEN,
+            Error::Invalid(_) | Error::Config(_) => StatusCode::BAD_REQUEST,
+            Error::DeadlineExceeded => StatusCode::GATEWAY_TIMEOUT,
+            Error::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
+            _ => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        ApiError(status, e.to_string())
+    }
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+fn authorize(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
+    let Some(token) = &state.token else {
+        return Ok(());
+    };
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim);
+    match given {
+        Some(g) if constant_time_eq(g.as_bytes(), token.as_bytes()) => Ok(()),
+        Some(_) => Err(ApiError(StatusCode::UNAUTHORIZED, "invalid bearer token".into())),
+        None => Err(ApiError(
+            StatusCode::UNAUTHORIZED,
+            "missing `Authorization: Bearer <token>` header".into(),
+        )),
+    }
+}
+
+async fn with_timeout<T>(
+    state: &AppState,
+    fut: impl std::future::Future<Output = Result<T, Error>>,
+) -> Result<T, ApiError> {
+    match tokio::time::timeout(state.timeout, fut).await {
+        Ok(r) => r.map_err(ApiError::from),
+        Err(_) => Err(ApiError(
+            StatusCode::GATEWAY_TIMEOUT,
+            format!("request exceeded the {} ms timeout", state.timeout.as_millis()),
+        )),
+    }
+}
+
+fn json_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(body)
+        .map_err(|e| ApiError(StatusCode::BAD_REQUEST, format!("bad JSON body: {e}")))
+}
+
+async fn pack(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Json<Response>, ApiError> {
+    authorize(&state, &headers)?;
+    let request: Request = json_body(&body)?;
+    let pipeline = state.pipeline.clone();
+    let response = with_timeout(&state, async move { pipeline.process(request).await }).await?;
+    Ok(Json(response))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ScanBody {
+    text: String,
+    #[serde(default)]
+    path: Option<String>,
+}
+
+async fn scan(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    authorize(&state, &headers)?;
+    let b: ScanBody = json_body(&body)?;
+    let pipeline = state.pipeline.clone();
+    let out = with_timeout(&state, async move {
+        pipeline.scan_text(&b.text, b.path.as_deref().unwrap_or("-")).await
+    })
+    .await?;
+    Ok(Json(out))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RedactBody {
+    text: String,
+    #[serde(default)]
+    mode: Option<String>,
+}
+
+async fn redact(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    authorize(&state, &headers)?;
+    let b: RedactBody = json_body(&body)?;
+    let pipeline = state.pipeline.clone();
+    let out = with_timeout(&state, async move {
+        pipeline.redact_text(&b.text, b.mode.as_deref().unwrap_or("mask")).await
+    })
+    .await?;
+    Ok(Json(out))
+}
+
+async fn stats(State(state): State<AppState>, headers: HeaderMap) -> Result<HttpResponse, ApiError> {
+    authorize(&state, &headers)?;
+    Ok(Json(state.pipeline.stats()).into_response())
+}
+
+async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Result<HttpResponse, ApiError> {
+    authorize(&state, &headers)?;
+    let body = state
+        .metrics
+        .as_ref()
+        .map(|h| h.render())
+        .unwrap_or_default();
+    let body = body + &state.pipeline.prometheus_text();
+    Ok((
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        body,
+    )
+        .into_response())
+}
+
+async fn healthz(State(state): State<AppState>) -> HttpResponse {
+    let health = state.pipeline.health().await;
+    let status = if health.serving {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, Json(health)).into_response()
+}
+
+/// The service's routes, with the body limit applied.
+pub fn router(state: AppState, body_limit: usize) -> Router {
+    Router::new()
+        .route("/v1/pack", post(pack))
+        .route("/v1/scan", post(scan))
+        .route("/v1/redact", post(redact))
+        .route("/v1/stats", get(stats))
+        .route("/metrics", get(metrics))
+        .route("/healthz", get(healthz))
+        .layer(DefaultBodyLimit::max(body_limit))
+        .with_state(state)
+}
+
+/// Refuses to listen on a non-loopback address without a token.
+pub fn check_exposure(addr: &SocketAddr, config: &ServerConfig) -> crate::Result<()> {
+    if !addr.ip().is_loopback() && config.token.as_deref().is_none_or(str::is_empty) {
+        return Err(Error::Config(format!(
+            "refusing to listen on {addr} without a bearer token: set [server] token in \
+             pipeline.toml or PIPELINE_TOKEN (loopback addresses need none)"
+        )));
+    }
+    Ok(())
+}
+
+/// Serves until SIGINT or SIGTERM, then stops accepting and drains in-flight requests.
+pub async fn serve(pipeline: Pipeline, config: ServerConfig) -> crate::Result<()> {
+    let addr: SocketAddr = config
+        .listen
+        .parse()
+        .map_err(|e| Error::Config(format!("bad listen address `{}`: {e}", config.listen)))?;
+    check_exposure(&addr, &config)?;
+    let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
+        .install_recorder()
+        .ok();
+    let state = AppState::new(pipeline.clone(), &config, metrics);
+    let app = router(state, config.body_limit);
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| Error::Config(format!("cannot listen on {addr}: {e}")))?;
+    let local = listener
+        .local_addr()
+        .map_err(|e| Error::Config(format!("cannot read the bound address: {e}")))?;
+    tracing::info!(%local, "pipeline service listening");
+    eprintln!("pipeline: serving on http://{local}");
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(|e| Error::Io(format!("server error: {e}")))?;
+    pipeline
+        .shutdown(Duration::from_secs(config.shutdown_grace_secs))
+        .await;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    eprintln!("pipeline: shutting down, finishing in-flight requests");
+}

@@ -1,0 +1,237 @@
+//! Exact token counting with OpenAI's BPE vocabularies, and a cheap estimator for hot paths.
+
+use crate::{Error, Result};
+use std::fmt;
+use std::str::FromStr;
+
+/// A BPE vocabulary. Each one sits behind its own cargo feature (`o200k`, `cl100k`; both default).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Encoding {
+    /// `o200k_base`: GPT-4o, GPT-4.1, o-series and GPT-5 models (the default).
+    #[default]
+    O200k,
+    /// `cl100k_base`: GPT-4 and GPT-3.5 models.
+    Cl100k,
+}
+
+impl Encoding {
+    /// The tiktoken name of the encoding (`o200k_base`, `cl100k_base`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Encoding::O200k => "o200k_base",
+            Encoding::Cl100k => "cl100k_base",
+        }
+    }
+
+    /// Whether this build carries the vocabulary (its cargo feature is on).
+    pub fn is_available(self) -> bool {
+        match self {
+            Encoding::O200k => cfg!(feature = "o200k"),
+            Encoding::Cl100k => cfg!(feature = "cl100k"),
+        }
+    }
+}
+
+impl fmt::Display for Encoding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Encoding::O200k => "o200k",
+            Encoding::Cl100k => "cl100k",
+        })
+    }
+}
+
+impl FromStr for Encoding {
+    type Err = Error;
+
+    /// Parses `o200k`, `o200k_base`, `cl100k` or `cl100k_base` (case-insensitive).
+    fn from_str(s: &str) -> Result<Self> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "o200k" | "o200k_base" => Ok(Encoding::O200k),
+            "cl100k" | "cl100k_base" => Ok(Encoding::Cl100k),
+            other => Err(Error::Invalid(format!(
+                "unknown encoding {other:?}; expected o200k or cl100k"
+            ))),
+        }
+    }
+}
+
+/// An exact BPE tokenizer: the same token ids as tiktoken, linear time even on pathological input.
+///
+/// Cheap to clone: the vocabulary is loaded once per process on first use and shared.
+#[derive(Clone, Copy)]
+pub struct Tokenizer {
+    encoding: Encoding,
+    inner: &'static bpe_openai::Tokenizer,
+}
+
+impl fmt::Debug for Tokenizer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Tokenizer")
+            .field("encoding", &self.encoding)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Tokenizer {
+    /// A tokenizer for `encoding`; [`Error::EncodingUnavailable`] when its cargo feature is off.
+    pub fn new(encoding: Encoding) -> Result<Tokenizer> {
+        let inner: &'static bpe_openai::Tokenizer = match encoding {
+            #[cfg(feature = "o200k")]
+            Encoding::O200k => bpe_openai::o200k_base(),
+            #[cfg(feature = "cl100k")]
+            Encoding::Cl100k => bpe_openai::cl100k_base(),
+            #[allow(unreachable_patterns)]
+            other => return Err(Error::EncodingUnavailable(other.name())),
+        };
+        Ok(Tokenizer { encoding, inner })
+    }
+
+    /// The encoding this tokenizer uses.
+    pub fn encoding(&self) -> Encoding {
+        self.encoding
+    }
+
+    /// The number of tokens in `text` (identical to `len(tiktoken.encode_ordinary(text))`).
+    pub fn count(&self, text: &str) -> usize {
+        self.inner.count(text)
+    }
+
+    /// The token count when it is at most `limit`, else `None`; stops early on long texts.
+    pub fn count_up_to(&self, text: &str, limit: usize) -> Option<usize> {
+        let mut total = 0usize;
+        for piece in self.inner.split(text) {
+            let left = limit - total;
+            total += self.inner.bpe.count_till_limit(piece.as_bytes(), left)?;
+        }
+        Some(total)
+    }
+
+    /// The token ids of `text` (special tokens are treated as ordinary text).
+    pub fn encode(&self, text: &str) -> Vec<u32> {
+        self.inner.encode(text)
+    }
+
+    /// The text of `tokens`; an error when an id is out of range or the bytes are not UTF-8
+    /// (for example a slice that cuts a multi-byte character in half).
+    pub fn decode(&self, tokens: &[u32]) -> Result<String> {
+        String::from_utf8(self.decode_bytes(tokens)?).map_err(|e| {
+            Error::Invalid(format!(
+                "the tokens decode to bytes that are not UTF-8 (at byte {})",
+                e.utf8_error().valid_up_to()
+            ))
+        })
+    }
+
+    /// The raw bytes of `tokens`; an error when an id is out of range.
+    pub fn decode_bytes(&self, tokens: &[u32]) -> Result<Vec<u8>> {
+        let n = self.inner.bpe.num_tokens();
+        if let Some(&bad) = tokens.iter().find(|&&t| t as usize >= n) {
+            return Err(Error::Invalid(format!(
+                "token id {bad} is out of range for {} (vocabulary of {n})",
+                self.encoding.name()
+            )));
+        }
+        Ok(self.inner.bpe.decode_tokens(tokens))
+    }
+
+    /// The longest prefix of `text` that ends at a token boundary and has at most `max_tokens`
+    /// tokens; always a char boundary. The whole text when it fits.
+    pub fn truncate_to<'a>(&self, text: &'a str, max_tokens: usize) -> &'a str {
+        if self.count_up_to(text, max_tokens).is_some() {
+            return text;
+        }
+        let mut ends = Vec::with_capacity(max_tokens + 1);
+        let mut pos = 0usize;
+        'outer: for piece in self.inner.split(text) {
+            for t in self.inner.bpe.encode_via_backtracking(piece.as_bytes()) {
+                if ends.len() > max_tokens {
+                    break 'outer;
+                }
+                pos += self.inner.bpe.token_len(t);
+                ends.push(pos);
+            }
+        }
+        // ends[k-1] is the byte end of the first k tokens.
+        let mut k = max_tokens.min(ends.len());
+        while k > 0 {
+            let mut end = ends[k - 1].min(text.len());
+            while !text.is_char_boundary(end) {
+                end -= 1;
+            }
+            let prefix = &text[..end];
+            if self.count_up_to(prefix, max_tokens).is_some() {
+                return prefix;
+            }
+            k -= 1;
+        }
+        ""
+    }
+}
+
+/// A cheap token estimate (no vocabulary): several times faster than exact counting.
+///
+/// It counts word pieces, digit groups, punctuation and whitespace runs the way the BPE
+/// pre-tokenizer splits them. Measured against o200k on real source code (Rust registry sources,
+/// the Python stdlib) and English prose, see the README for the error figures; use
+/// [`Tokenizer::count`] wherever a budget must hold.
+pub fn estimate_tokens(text: &str) -> usize {
+    // Weights (thousandths of a token) fitted by least squares on relative error over 390 files:
+    // Rust registry sources, the Python stdlib, Markdown. Mean error 3%, p90 6%.
+    const WORD: usize = 767;
+    const LETTER: usize = 82;
+    const NON_ASCII_CHAR: usize = 3145;
+    const DIGIT_GROUP: usize = 1734;
+    const BLANK_RUN: usize = 794;
+    const NEWLINE_RUN: usize = 464;
+    const PUNCT_RUN: usize = 462;
+    const PUNCT_EXTRA: usize = 171;
+    let b = text.as_bytes();
+    let mut i = 0usize;
+    let mut units = 0usize;
+    while i < b.len() {
+        let c = b[i];
+        if c.is_ascii_alphabetic() || c >= 0x80 {
+            let start = i;
+            let mut non_ascii = 0usize;
+            while i < b.len() && (b[i].is_ascii_alphabetic() || b[i] >= 0x80) {
+                if b[i] >= 0xC0 {
+                    non_ascii += 1;
+                }
+                i += 1;
+            }
+            let ascii = (i - start).saturating_sub(non_ascii);
+            units += WORD + ascii * LETTER + non_ascii * NON_ASCII_CHAR;
+        } else if c.is_ascii_digit() {
+            let start = i;
+            while i < b.len() && b[i].is_ascii_digit() {
+                i += 1;
+            }
+            units += (i - start).div_ceil(3) * DIGIT_GROUP;
+        } else if c == b' ' || c == b'\t' {
+            let start = i;
+            while i < b.len() && (b[i] == b' ' || b[i] == b'\t') {
+                i += 1;
+            }
+            // A single space joins the next word; other runs cost about one token.
+            if i - start > 1 || i >= b.len() || !b[i].is_ascii_alphanumeric() {
+                units += BLANK_RUN;
+            }
+        } else if c == b'\n' || c == b'\r' {
+            while i < b.len() && (b[i] == b'\n' || b[i] == b'\r') {
+                i += 1;
+            }
+            units += NEWLINE_RUN;
+        } else {
+            let start = i;
+            while i < b.len() && b[i].is_ascii_punctuation() {
+                i += 1;
+            }
+            if i == start {
+                i += 1; // a control byte
+            }
+            units += PUNCT_RUN + (i - start - 1) * PUNCT_EXTRA;
+        }
+    }
+    units.div_ceil(1000)
+}

@@ -1,0 +1,60 @@
+//! `cargo xtask`: the workspace's automation, in Rust instead of shell scripts.
+//!
+//! ```text
+//! cargo xtask ci                      fmt, tidy, clippy, tests (real services), docs, bench smoke
+//! cargo xtask services up|down|env    throwaway Redis + PostgreSQL for local work
+//! cargo xtask bench [--quick] [--only NAME] [--json PATH] [--compare PATH]
+//! cargo xtask release-check           cargo package / publish --dry-run in dependency order
+//! cargo xtask tidy                    repository conventions
+//! ```
+
+use std::process::ExitCode;
+
+mod bench;
+mod charts;
+mod ci;
+mod release;
+mod services;
+mod tidy;
+mod util;
+
+const USAGE: &str = "usage: cargo xtask <command>
+
+commands:
+  ci                         fmt check, tidy, clippy -D warnings, all tests with real
+                             Redis/PostgreSQL, docs with -D warnings, bench smoke run
+  services up|down|env       start / stop throwaway Redis and PostgreSQL; `env` prints
+                             `export REDIS_URL=... DATABASE_URL=...` (eval \"$(cargo xtask services env)\")
+  bench [--quick] [--only NAME] [--json PATH] [--compare PATH]
+                             run the benchmarks beside their peers; write target/bench/results.json
+                             and docs/BENCHMARKS.md
+  release-check              package (and dry-run publish) every crate in dependency order
+  tidy                       repository conventions only";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let Some(cmd) = args.first() else {
+        eprintln!("{USAGE}");
+        return ExitCode::from(2);
+    };
+    let rest = &args[1..];
+    let result = match cmd.as_str() {
+        "ci" => ci::run(rest),
+        "services" => services::run(rest),
+        "bench" => bench::run(rest),
+        "release-check" => release::run(rest),
+        "tidy" => tidy::run(),
+        "-h" | "--help" | "help" => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        other => Err(format!("unknown command `{other}`\n\n{USAGE}")),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
