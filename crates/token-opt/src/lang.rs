@@ -177,11 +177,11 @@ impl FromStr for Language {
 pub enum Level {
     /// Trailing whitespace, runs of blank lines, CRLF; never changes meaning anywhere.
     Lossless,
-    /// + comments removed with a real lexer, indentation re-encoded where the language allows,
+    /// Adds: comments removed with a real lexer, indentation re-encoded where the language allows,
     /// licence headers kept once, long data literals elided with a marker, JSON/YAML minified.
     #[default]
     Balanced,
-    /// + doc comments and docstrings removed.
+    /// Adds: doc comments and docstrings removed.
     Aggressive,
     /// Signatures, types and structure only; function bodies elided (tree-sitter).
     Skeleton,

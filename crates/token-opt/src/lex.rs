@@ -580,10 +580,11 @@ impl<'a> CLexer<'a> {
         }
         i += 1;
         while i < self.b.len() {
-            if self.b[i] == b'"' && self.b[i + 1..].iter().take(hashes).all(|&c| c == b'#') {
-                if self.b.len() - (i + 1) >= hashes {
-                    return Some(i + 1 + hashes);
-                }
+            if self.b[i] == b'"'
+                && self.b[i + 1..].iter().take(hashes).all(|&c| c == b'#')
+                && self.b.len() - (i + 1) >= hashes
+            {
+                return Some(i + 1 + hashes);
             }
             i += 1;
         }
