@@ -110,8 +110,10 @@ proptest! {
     #[test]
     fn rust_lexer_keeps_the_token_stream(text in code(),
             level in prop::sample::select(vec![Level::Lossless, Level::Balanced])) {
-        // Reference: proc-macro2's lexer, on inputs it accepts.
-        if let Some(before) = rust_tokens(&text) {
+        // Reference: proc-macro2's lexer, on inputs it accepts, after the CRLF -> LF
+        // normalisation rustc applies to every source file (so a CRLF inside a string literal
+        // already means LF).
+        if let Some(before) = rust_tokens(&text.replace("\r\n", "\n")) {
             let out = Compressor::new(CompressOptions::builder().level(level).token_guard(None)
                 .build()).compress(&text, Language::Rust).unwrap();
             prop_assert_eq!(rust_tokens(&out.text), Some(before), "{:?} -> {:?}", text, out.text);
