@@ -1,0 +1,808 @@
+//! The index of one tree: files (with their blake3), chunks, code-aware terms in three fields
+//! (path, symbol names, body), the symbol table, persistence and incremental refresh.
+
+use crate::chunk::{ChunkOptions, Chunker};
+use crate::terms::for_each_term;
+use crate::walk::{read_source, thread_count, walk, Source, WalkIssue, WalkOptions};
+use crate::{store, Error, Result};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+use token_opt::Language;
+
+/// Where the index lives and how the tree is read. Plain struct with defaults.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexOptions {
+    /// What to walk.
+    pub walk: WalkOptions,
+    /// How to chunk.
+    pub chunk: ChunkOptions,
+    /// The cache directory; `None` means `<root>/.pipeline/index`. The walk never enters it.
+    pub cache_dir: Option<PathBuf>,
+    /// Save the index after a refresh that changed it, and load it on open (default on).
+    pub persist: bool,
+    /// Trust an unchanged (size, mtime) to mean unchanged contents, so unchanged files are not
+    /// even read (default on). Off: every file is read and hashed on every refresh.
+    pub trust_mtime: bool,
+}
+
+impl Default for IndexOptions {
+    fn default() -> Self {
+        IndexOptions {
+            walk: WalkOptions::default(),
+            chunk: ChunkOptions::default(),
+            cache_dir: None,
+            persist: true,
+            trust_mtime: true,
+        }
+    }
+}
+
+impl IndexOptions {
+    /// A builder starting from the defaults.
+    pub fn builder() -> IndexOptionsBuilder {
+        IndexOptionsBuilder {
+            opts: IndexOptions::default(),
+        }
+    }
+}
+
+/// Builds [`IndexOptions`].
+#[derive(Debug, Clone)]
+pub struct IndexOptionsBuilder {
+    opts: IndexOptions,
+}
+
+impl IndexOptionsBuilder {
+    /// The cache directory (see [`IndexOptions::cache_dir`]).
+    pub fn cache_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.opts.cache_dir = Some(dir.into());
+        self
+    }
+    /// Whether to load and save the index.
+    pub fn persist(mut self, on: bool) -> Self {
+        self.opts.persist = on;
+        self
+    }
+    /// Only these extensions.
+    pub fn extensions<I: IntoIterator<Item = S>, S: Into<String>>(mut self, exts: I) -> Self {
+        self.opts.walk.extensions = exts.into_iter().map(Into::into).collect();
+        self
+    }
+    /// Include / exclude globs (gitignore syntax; `!` excludes).
+    pub fn globs<I: IntoIterator<Item = S>, S: Into<String>>(mut self, globs: I) -> Self {
+        self.opts.walk.globs = globs.into_iter().map(Into::into).collect();
+        self
+    }
+    /// The largest file indexed, in bytes.
+    pub fn max_file_size(mut self, bytes: u64) -> Self {
+        self.opts.walk.max_file_size = bytes;
+        self
+    }
+    /// The chunk target size in tokens (the maximum becomes twice that).
+    pub fn chunk_tokens(mut self, target: usize) -> Self {
+        self.opts.chunk = ChunkOptions {
+            target_tokens: target.max(1),
+            max_tokens: target.max(1) * 2,
+        };
+        self
+    }
+    /// Worker threads (0 = one per core).
+    pub fn threads(mut self, n: usize) -> Self {
+        self.opts.walk.threads = n;
+        self
+    }
+    /// See [`IndexOptions::trust_mtime`].
+    pub fn trust_mtime(mut self, on: bool) -> Self {
+        self.opts.trust_mtime = on;
+        self
+    }
+    /// The options.
+    pub fn build(self) -> IndexOptions {
+        self.opts
+    }
+}
+
+/// What kind of content a file holds; drives the code-over-prose prior.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum FileKind {
+    /// Source code.
+    Code = 0,
+    /// Prose: Markdown, reStructuredText, plain text, READMEs.
+    Doc = 1,
+    /// Configuration and data: TOML, YAML, JSON, ...
+    Config = 2,
+    /// Binary: not indexed.
+    Binary = 3,
+}
+
+impl FileKind {
+    pub(crate) fn from_u8(v: u8) -> Option<FileKind> {
+        Some(match v {
+            0 => FileKind::Code,
+            1 => FileKind::Doc,
+            2 => FileKind::Config,
+            3 => FileKind::Binary,
+            _ => return None,
+        })
+    }
+
+    /// The kind of a file from its path.
+    pub fn of_path(path: &str) -> FileKind {
+        let name = path.rsplit('/').next().unwrap_or(path);
+        let ext = name
+            .rsplit_once('.')
+            .map(|(_, e)| e.to_ascii_lowercase())
+            .unwrap_or_default();
+        match ext.as_str() {
+            "md" | "markdown" | "rst" | "txt" | "adoc" | "asciidoc" | "org" | "tex" | "rdoc"
+            | "pod" => FileKind::Doc,
+            "toml" | "yaml" | "yml" | "json" | "jsonl" | "ini" | "cfg" | "conf" | "xml" | "csv"
+            | "tsv" | "lock" | "properties" | "editorconfig" | "svg" => FileKind::Config,
+            "" => {
+                let upper = name.to_ascii_uppercase();
+                if [
+                    "README",
+                    "CHANGELOG",
+                    "LICENSE",
+                    "COPYING",
+                    "AUTHORS",
+                    "NEWS",
+                    "HISTORY",
+                ]
+                .iter()
+                .any(|p| upper.starts_with(p))
+                {
+                    FileKind::Doc
+                } else {
+                    FileKind::Code
+                }
+            }
+            _ => FileKind::Code,
+        }
+    }
+}
+
+/// One chunk as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ChunkRec {
+    pub start_line: u32,
+    pub end_line: u32,
+    pub byte_start: u32,
+    pub byte_end: u32,
+    pub tokens: u32,
+    pub body_len: u32,
+    /// Term ids of the names this chunk defines (as whole terms).
+    pub symbols: Vec<u32>,
+    /// (term, tf in body, tf in symbol names), sorted by term.
+    pub terms: Vec<(u32, u16, u16)>,
+}
+
+/// One file as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct FileRec {
+    pub path: String,
+    pub hash: [u8; 32],
+    pub size: u64,
+    pub mtime_ns: u64,
+    pub kind: FileKind,
+    pub lang: u8,
+    pub path_terms: Vec<u32>,
+    pub chunks: Vec<ChunkRec>,
+}
+
+/// The term dictionary.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Dict {
+    pub terms: Vec<String>,
+    pub map: HashMap<String, u32>,
+}
+
+impl Dict {
+    pub fn intern(&mut self, t: &str) -> u32 {
+        if let Some(&id) = self.map.get(t) {
+            return id;
+        }
+        self.intern_owned(t.to_string())
+    }
+    pub fn intern_owned(&mut self, t: String) -> u32 {
+        if let Some(&id) = self.map.get(&t) {
+            return id;
+        }
+        let id = self.terms.len() as u32;
+        self.terms.push(t.clone());
+        self.map.insert(t, id);
+        id
+    }
+    pub fn get(&self, t: &str) -> Option<u32> {
+        self.map.get(t).copied()
+    }
+}
+
+/// A posting: (global chunk id, tf in body, tf in symbols).
+pub(crate) type Posting = (u32, u16, u16);
+
+/// Query-time structures, rebuilt from the files after every change.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Derived {
+    /// (file index, chunk index in file) of every global chunk id.
+    pub chunk_at: Vec<(u32, u32)>,
+    /// The first global chunk id of each file.
+    pub file_first: Vec<u32>,
+    /// Postings by term id.
+    pub postings: Vec<Vec<Posting>>,
+    /// Files whose path has the term, by term id.
+    pub path_files: Vec<Vec<u32>>,
+    /// Chunks defining a symbol, by the symbol's term id.
+    pub defs: HashMap<u32, Vec<u32>>,
+    /// Mean body length in terms.
+    pub avg_body: f32,
+}
+
+/// What a refresh did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RefreshStats {
+    /// Whether a saved index was loaded (false: built from scratch).
+    pub loaded: bool,
+    /// Why the saved index was not used, when it was not.
+    pub load_error: Option<String>,
+    /// Files walked.
+    pub files: usize,
+    /// Files whose contents were (re-)chunked and indexed.
+    pub reindexed: usize,
+    /// Files read and hashed (re-indexed or found unchanged by hash).
+    pub hashed: usize,
+    /// Files gone since the last refresh.
+    pub removed: usize,
+    /// Binary files skipped.
+    pub binary: usize,
+    /// Chunks in the index.
+    pub chunks: usize,
+    /// Whether the index was saved.
+    pub saved: bool,
+    /// Unreadable files, walk errors, save errors: reported, never fatal.
+    pub issues: Vec<WalkIssue>,
+}
+
+/// The index of one tree. Open it with [`Index::open`]; keep it and call [`Index::refresh`] to
+/// pick up changes (only files whose contents changed are re-chunked).
+#[derive(Debug, Clone)]
+pub struct Index {
+    pub(crate) root: PathBuf,
+    pub(crate) opts: IndexOptions,
+    pub(crate) dict: Dict,
+    pub(crate) files: Vec<FileRec>,
+    pub(crate) derived: Derived,
+    version: String,
+    last: RefreshStats,
+}
+
+/// Result of processing one file in a worker.
+struct Processed {
+    walked: usize,
+    hash: [u8; 32],
+    kind: FileKind,
+    lang: u8,
+    /// None: unchanged (same hash as the old record).
+    data: Option<(Vec<String>, Vec<ChunkRec>)>,
+}
+
+fn lang_id(lang: Language) -> u8 {
+    Language::ALL.iter().position(|l| *l == lang).unwrap_or(0) as u8
+}
+
+/// The language stored under `id`.
+pub(crate) fn lang_of(id: u8) -> Language {
+    Language::ALL
+        .get(id as usize)
+        .copied()
+        .unwrap_or(Language::Unknown)
+}
+
+/// The whole-word term of an identifier (its last word when qualified), as the indexer emits it.
+pub(crate) fn whole_term(name: &str) -> Option<String> {
+    let mut last = None;
+    for_each_term(name, |t, part| {
+        if !part {
+            last = Some(t.to_string());
+        }
+    });
+    last
+}
+
+/// Chunks and indexes one file's text with a file-local dictionary.
+fn index_text(chunker: &Chunker, path: &str, text: &str) -> (Vec<String>, Vec<ChunkRec>) {
+    let mut local: HashMap<String, u32> = HashMap::new();
+    let mut names: Vec<String> = Vec::new();
+    let intern = |t: &str, local: &mut HashMap<String, u32>, names: &mut Vec<String>| -> u32 {
+        if let Some(&id) = local.get(t) {
+            return id;
+        }
+        let id = names.len() as u32;
+        names.push(t.to_string());
+        local.insert(t.to_string(), id);
+        id
+    };
+    let chunks = chunker.chunk(path, text);
+    let mut out = Vec::with_capacity(chunks.len());
+    let mut counts: Vec<(u16, u16)> = Vec::new();
+    let mut touched: Vec<u32> = Vec::new();
+    for c in chunks {
+        let body = c.text(text);
+        let mut body_len = 0u32;
+        for_each_term(body, |t, _| {
+            let id = intern(t, &mut local, &mut names);
+            if id as usize >= counts.len() {
+                counts.resize(id as usize + 1, (0, 0));
+            }
+            let e = &mut counts[id as usize];
+            if e.0 == 0 && e.1 == 0 {
+                touched.push(id);
+            }
+            e.0 = e.0.saturating_add(1);
+            body_len += 1;
+        });
+        let mut symbols = Vec::new();
+        for s in &c.symbols {
+            for_each_term(s, |t, _| {
+                let id = intern(t, &mut local, &mut names);
+                if id as usize >= counts.len() {
+                    counts.resize(id as usize + 1, (0, 0));
+                }
+                let e = &mut counts[id as usize];
+                if e.0 == 0 && e.1 == 0 {
+                    touched.push(id);
+                }
+                e.1 = e.1.saturating_add(1);
+            });
+            if let Some(w) = whole_term(s) {
+                let id = intern(&w, &mut local, &mut names);
+                if !symbols.contains(&id) {
+                    symbols.push(id);
+                }
+            }
+        }
+        let mut terms: Vec<(u32, u16, u16)> = touched
+            .drain(..)
+            .map(|id| {
+                let e = std::mem::take(&mut counts[id as usize]);
+                (id, e.0, e.1)
+            })
+            .collect();
+        terms.sort_unstable_by_key(|t| t.0);
+        out.push(ChunkRec {
+            start_line: c.start_line,
+            end_line: c.end_line,
+            byte_start: c.byte_start as u32,
+            byte_end: c.byte_end as u32,
+            tokens: c.tokens as u32,
+            body_len,
+            symbols,
+            terms,
+        });
+    }
+    (names, out)
+}
+
+impl Index {
+    /// Opens the index of `root`: loads the saved index when there is a valid one, then
+    /// refreshes it against the tree (re-indexing only changed files) and saves it if it changed.
+    ///
+    /// ```
+    /// use context_chop::{Index, IndexOptions};
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// std::fs::write(dir.path().join("lib.rs"), "pub fn parse_config() {}\n")?;
+    /// let index = Index::open(dir.path(), IndexOptions::default())?;
+    /// assert_eq!(index.file_count(), 1);
+    /// assert_eq!(index.last_refresh().reindexed, 1);
+    /// let again = Index::open(dir.path(), IndexOptions::default())?;
+    /// assert!(again.last_refresh().loaded);
+    /// assert_eq!(again.last_refresh().reindexed, 0);
+    /// assert_eq!(index.version(), again.version());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn open(root: impl AsRef<Path>, opts: IndexOptions) -> Result<Index> {
+        let root = root.as_ref().to_path_buf();
+        if !root.is_dir() {
+            return Err(Error::Invalid(format!(
+                "root {} is not a directory",
+                root.display()
+            )));
+        }
+        let mut index = Index {
+            root,
+            opts,
+            dict: Dict::default(),
+            files: Vec::new(),
+            derived: Derived::default(),
+            version: String::new(),
+            last: RefreshStats::default(),
+        };
+        let mut loaded = false;
+        let mut load_error = None;
+        if index.opts.persist {
+            match index.load() {
+                Ok(()) => loaded = true,
+                Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => load_error = Some(e.to_string()),
+            }
+        }
+        index.refresh_inner(loaded, load_error, !loaded)?;
+        Ok(index)
+    }
+
+    /// The root directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The options.
+    pub fn options(&self) -> &IndexOptions {
+        &self.opts
+    }
+
+    /// The cache directory in use.
+    pub fn cache_dir(&self) -> PathBuf {
+        self.opts
+            .cache_dir
+            .clone()
+            .unwrap_or_else(|| self.root.join(".pipeline").join("index"))
+    }
+
+    /// The index file path.
+    pub fn cache_file(&self) -> PathBuf {
+        let canon = std::fs::canonicalize(&self.root).unwrap_or_else(|_| self.root.clone());
+        let h = blake3::hash(canon.to_string_lossy().as_bytes()).to_hex();
+        self.cache_dir()
+            .join(format!("context-chop-{}.idx", &h.as_str()[..16]))
+    }
+
+    /// A fingerprint of the whole indexed tree (paths and contents) and the options: changes
+    /// whenever any file changes. Use it in cache keys.
+    pub fn version(&self) -> &str {
+        &self.version
+    }
+
+    /// What the last refresh did.
+    pub fn last_refresh(&self) -> &RefreshStats {
+        &self.last
+    }
+
+    /// Number of indexed files (binary files excluded).
+    pub fn file_count(&self) -> usize {
+        self.files
+            .iter()
+            .filter(|f| f.kind != FileKind::Binary)
+            .count()
+    }
+
+    /// Number of chunks.
+    pub fn chunk_count(&self) -> usize {
+        self.derived.chunk_at.len()
+    }
+
+    /// Indexed paths (relative, sorted).
+    pub fn paths(&self) -> impl Iterator<Item = &str> {
+        self.files
+            .iter()
+            .filter(|f| f.kind != FileKind::Binary)
+            .map(|f| f.path.as_str())
+    }
+
+    /// Files that define `symbol` (compared as a whole lower-case term), with the line spans of
+    /// the defining chunks.
+    pub fn definitions(&self, symbol: &str) -> Vec<(&str, u32, u32)> {
+        let Some(t) = whole_term(symbol).and_then(|w| self.dict.get(&w)) else {
+            return Vec::new();
+        };
+        self.derived
+            .defs
+            .get(&t)
+            .map(|cs| {
+                cs.iter()
+                    .filter_map(|&c| {
+                        let (f, k) = *self.derived.chunk_at.get(c as usize)?;
+                        let file = self.files.get(f as usize)?;
+                        let ch = file.chunks.get(k as usize)?;
+                        Some((file.path.as_str(), ch.start_line, ch.end_line))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    fn options_fingerprint(&self) -> [u8; 32] {
+        let mut h = blake3::Hasher::new();
+        h.update(b"context-chop options v1\0");
+        h.update(format!("{:?}", self.opts.chunk).as_bytes());
+        h.update(format!("{:?}", self.opts.walk.extensions).as_bytes());
+        h.update(format!("{:?}", self.opts.walk.globs).as_bytes());
+        h.update(&self.opts.walk.max_file_size.to_le_bytes());
+        h.update(&[
+            self.opts.walk.skip_generated as u8,
+            self.opts.walk.hidden as u8,
+            self.opts.walk.follow_links as u8,
+            self.opts.walk.ignore_files as u8,
+        ]);
+        *h.finalize().as_bytes()
+    }
+
+    fn load(&mut self) -> Result<()> {
+        let path = self.cache_file();
+        let bytes = std::fs::read(&path).map_err(|e| Error::Io {
+            path: path.clone(),
+            source: e,
+        })?;
+        let (dict, files) = store::decode(&bytes, &self.options_fingerprint())?;
+        self.dict = dict;
+        self.files = files;
+        Ok(())
+    }
+
+    /// Saves the index to its cache file (atomically: write a temporary file, then rename).
+    pub fn save(&self) -> Result<()> {
+        let dir = self.cache_dir();
+        let io = |p: &Path| {
+            let p = p.to_path_buf();
+            move |e| Error::Io { path: p, source: e }
+        };
+        std::fs::create_dir_all(&dir).map_err(io(&dir))?;
+        let path = self.cache_file();
+        let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+        let bytes = store::encode(&self.options_fingerprint(), &self.dict, &self.files);
+        std::fs::write(&tmp, bytes).map_err(io(&tmp))?;
+        std::fs::rename(&tmp, &path).map_err(io(&path))?;
+        Ok(())
+    }
+
+    /// Re-walks the tree and re-indexes the files whose contents changed (by blake3), drops the
+    /// files that are gone, and saves the index when anything changed.
+    pub fn refresh(&mut self) -> Result<&RefreshStats> {
+        self.refresh_inner(true, None, false)?;
+        Ok(&self.last)
+    }
+
+    fn refresh_inner(
+        &mut self,
+        loaded: bool,
+        load_error: Option<String>,
+        force_save: bool,
+    ) -> Result<()> {
+        let mut wopts = self.opts.walk.clone();
+        wopts.exclude_dirs.push(self.cache_dir());
+        let walked = walk(&self.root, &wopts)?;
+        let mut stats = RefreshStats {
+            loaded,
+            load_error,
+            files: walked.files.len(),
+            issues: walked.issues,
+            ..RefreshStats::default()
+        };
+        let old: HashMap<String, usize> = self
+            .files
+            .iter()
+            .enumerate()
+            .map(|(i, f)| (f.path.clone(), i))
+            .collect();
+        // Which walked files need reading.
+        let mut todo: Vec<usize> = Vec::new();
+        for (i, w) in walked.files.iter().enumerate() {
+            match old.get(w.path.as_str()) {
+                Some(&o)
+                    if self.opts.trust_mtime
+                        && self.files[o].size == w.size
+                        && self.files[o].mtime_ns == w.mtime_ns
+                        && w.mtime_ns != 0 => {}
+                _ => todo.push(i),
+            }
+        }
+        let chunker = Chunker::new(self.opts.chunk);
+        let next = AtomicUsize::new(0);
+        let results: Mutex<Vec<Processed>> = Mutex::new(Vec::with_capacity(todo.len()));
+        let issues: Mutex<Vec<WalkIssue>> = Mutex::new(Vec::new());
+        let nthreads = thread_count(self.opts.walk.threads).min(todo.len().max(1));
+        let files_ref = &self.files;
+        std::thread::scope(|s| {
+            for _ in 0..nthreads {
+                s.spawn(|| {
+                    let mut local = Vec::new();
+                    loop {
+                        let k = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(&wi) = todo.get(k) else { break };
+                        let w = &walked.files[wi];
+                        let (src, hash) = match read_source(&w.abs) {
+                            Ok(r) => r,
+                            Err(e) => {
+                                if let Ok(mut v) = issues.lock() {
+                                    v.push(WalkIssue {
+                                        path: w.path.clone(),
+                                        message: e.to_string(),
+                                    });
+                                }
+                                continue;
+                            }
+                        };
+                        let hash = *hash.as_bytes();
+                        let same = old
+                            .get(w.path.as_str())
+                            .is_some_and(|&o| files_ref[o].hash == hash);
+                        let (kind, lang, data) = match src {
+                            Source::Binary => (FileKind::Binary, 0, Some((Vec::new(), Vec::new()))),
+                            Source::Text(text) => {
+                                let first = text.lines().next().unwrap_or("");
+                                let lang = Language::detect(&w.path, first);
+                                let kind = FileKind::of_path(&w.path);
+                                let data = if same {
+                                    None
+                                } else {
+                                    Some(index_text(&chunker, &w.path, &text))
+                                };
+                                (kind, lang_id(lang), data)
+                            }
+                        };
+                        local.push(Processed {
+                            walked: wi,
+                            hash,
+                            kind,
+                            lang,
+                            data,
+                        });
+                    }
+                    if let Ok(mut v) = results.lock() {
+                        v.extend(local);
+                    }
+                });
+            }
+        });
+        let mut results = results.into_inner().unwrap_or_default();
+        results.sort_by_key(|p| p.walked);
+        stats.issues.extend(issues.into_inner().unwrap_or_default());
+        stats.hashed = results.len();
+        // Assemble the new file list in walk order.
+        let mut old_files: Vec<Option<FileRec>> = std::mem::take(&mut self.files)
+            .into_iter()
+            .map(Some)
+            .collect();
+        let mut changed = false;
+        let mut new_files = Vec::with_capacity(walked.files.len());
+        let mut ri = 0usize;
+        let mut seen_old = 0usize;
+        for (i, w) in walked.files.iter().enumerate() {
+            let o = old.get(w.path.as_str()).copied();
+            if o.is_some() {
+                seen_old += 1;
+            }
+            if ri < results.len() && results[ri].walked == i {
+                let p = &mut results[ri];
+                ri += 1;
+                let rec = match (p.data.take(), o.and_then(|o| old_files[o].take())) {
+                    (None, Some(mut prev)) => {
+                        // Same contents: keep the chunks, remember the new metadata.
+                        if prev.mtime_ns != w.mtime_ns || prev.size != w.size {
+                            prev.mtime_ns = w.mtime_ns;
+                            prev.size = w.size;
+                            changed = true;
+                        }
+                        prev
+                    }
+                    (data, _) => {
+                        let (names, mut chunks) = data.unwrap_or_default();
+                        let ids: Vec<u32> = names.iter().map(|n| self.dict.intern(n)).collect();
+                        for c in &mut chunks {
+                            for t in &mut c.terms {
+                                t.0 = ids[t.0 as usize];
+                            }
+                            c.terms.sort_unstable_by_key(|t| t.0);
+                            for s in &mut c.symbols {
+                                *s = ids[*s as usize];
+                            }
+                        }
+                        if p.kind != FileKind::Binary {
+                            stats.reindexed += 1;
+                        }
+                        changed = true;
+                        let path_terms = crate::terms::path_terms(&w.path)
+                            .iter()
+                            .map(|t| self.dict.intern(t))
+                            .collect();
+                        FileRec {
+                            path: w.path.clone(),
+                            hash: p.hash,
+                            size: w.size,
+                            mtime_ns: w.mtime_ns,
+                            kind: p.kind,
+                            lang: p.lang,
+                            path_terms,
+                            chunks,
+                        }
+                    }
+                };
+                new_files.push(rec);
+            } else if let Some(prev) = o.and_then(|o| old_files[o].take()) {
+                // Unchanged by metadata, or unreadable this time: keep what we had.
+                new_files.push(prev);
+            }
+        }
+        stats.removed = old.len() - seen_old;
+        if stats.removed > 0 {
+            changed = true;
+        }
+        self.files = new_files;
+        stats.binary = self
+            .files
+            .iter()
+            .filter(|f| f.kind == FileKind::Binary)
+            .count();
+        if changed || self.version.is_empty() {
+            self.rebuild_derived();
+            self.version = self.compute_version();
+        }
+        stats.chunks = self.derived.chunk_at.len();
+        if self.opts.persist && (changed || force_save) {
+            match self.save() {
+                Ok(()) => stats.saved = true,
+                Err(e) => stats.issues.push(WalkIssue {
+                    path: self.cache_file().display().to_string(),
+                    message: format!("could not save the index: {e}"),
+                }),
+            }
+        }
+        self.last = stats;
+        Ok(())
+    }
+
+    fn compute_version(&self) -> String {
+        let mut h = blake3::Hasher::new();
+        h.update(&self.options_fingerprint());
+        for f in &self.files {
+            h.update(f.path.as_bytes());
+            h.update(&[0]);
+            h.update(&f.hash);
+        }
+        h.finalize().to_hex().as_str()[..32].to_string()
+    }
+
+    fn rebuild_derived(&mut self) {
+        let nterms = self.dict.terms.len();
+        let mut d = Derived {
+            postings: vec![Vec::new(); nterms],
+            path_files: vec![Vec::new(); nterms],
+            ..Derived::default()
+        };
+        let mut total_len = 0u64;
+        for (fi, f) in self.files.iter().enumerate() {
+            d.file_first.push(d.chunk_at.len() as u32);
+            for &t in &f.path_terms {
+                d.path_files[t as usize].push(fi as u32);
+            }
+            for (ci, c) in f.chunks.iter().enumerate() {
+                let id = d.chunk_at.len() as u32;
+                d.chunk_at.push((fi as u32, ci as u32));
+                total_len += u64::from(c.body_len);
+                for &(t, b, s) in &c.terms {
+                    d.postings[t as usize].push((id, b, s));
+                }
+                for &s in &c.symbols {
+                    d.defs.entry(s).or_default().push(id);
+                }
+            }
+        }
+        d.file_first.push(d.chunk_at.len() as u32);
+        d.avg_body = if d.chunk_at.is_empty() {
+            1.0
+        } else {
+            (total_len as f32 / d.chunk_at.len() as f32).max(1.0)
+        };
+        self.derived = d;
+    }
+
+    /// The stored record of a global chunk id.
+    pub(crate) fn chunk(&self, id: u32) -> Option<(&FileRec, &ChunkRec)> {
+        let &(f, c) = self.derived.chunk_at.get(id as usize)?;
+        let file = self.files.get(f as usize)?;
+        Some((file, file.chunks.get(c as usize)?))
+    }
+}

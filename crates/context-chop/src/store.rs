@@ -1,0 +1,268 @@
+//! The compact binary encoding of the index: a header (magic, format version, options
+//! fingerprint), a varint payload, and a blake3 checksum of the payload. Decoding checks every
+//! bound and returns an error on anything unexpected; it never panics.
+
+use crate::index::{ChunkRec, Dict, FileKind, FileRec};
+use crate::{Error, Result};
+
+/// The magic bytes at the start of an index file.
+const MAGIC: &[u8; 8] = b"CCHOPIDX";
+/// Bumped whenever the layout changes; older files are rebuilt.
+pub(crate) const FORMAT_VERSION: u32 = 1;
+
+pub(crate) struct Writer {
+    buf: Vec<u8>,
+}
+
+impl Writer {
+    fn new() -> Self {
+        Writer {
+            buf: Vec::with_capacity(1 << 20),
+        }
+    }
+    fn u8(&mut self, v: u8) {
+        self.buf.push(v);
+    }
+    fn var(&mut self, mut v: u64) {
+        while v >= 0x80 {
+            self.buf.push((v as u8) | 0x80);
+            v >>= 7;
+        }
+        self.buf.push(v as u8);
+    }
+    fn bytes(&mut self, b: &[u8]) {
+        self.var(b.len() as u64);
+        self.buf.extend_from_slice(b);
+    }
+}
+
+pub(crate) struct Reader<'a> {
+    buf: &'a [u8],
+    pos: usize,
+}
+
+fn corrupt(what: &str) -> Error {
+    Error::CorruptIndex(what.to_string())
+}
+
+impl<'a> Reader<'a> {
+    fn u8(&mut self) -> Result<u8> {
+        let b = *self.buf.get(self.pos).ok_or_else(|| corrupt("truncated"))?;
+        self.pos += 1;
+        Ok(b)
+    }
+    fn var(&mut self) -> Result<u64> {
+        let mut v = 0u64;
+        let mut shift = 0u32;
+        loop {
+            let b = self.u8()?;
+            if shift >= 64 {
+                return Err(corrupt("varint too long"));
+            }
+            v |= u64::from(b & 0x7f) << shift;
+            if b & 0x80 == 0 {
+                return Ok(v);
+            }
+            shift += 7;
+        }
+    }
+    fn u32(&mut self) -> Result<u32> {
+        u32::try_from(self.var()?).map_err(|_| corrupt("value out of range"))
+    }
+    fn len(&mut self, max_each: usize) -> Result<usize> {
+        let n = self.var()? as usize;
+        // Each element takes at least one byte: a length larger than what is left is corrupt.
+        if n > (self.buf.len() - self.pos) / max_each.max(1) + 1 {
+            return Err(corrupt("length out of range"));
+        }
+        Ok(n)
+    }
+    fn bytes(&mut self) -> Result<&'a [u8]> {
+        let n = self.len(1)?;
+        let end = self.pos.checked_add(n).ok_or_else(|| corrupt("overflow"))?;
+        let s = self
+            .buf
+            .get(self.pos..end)
+            .ok_or_else(|| corrupt("truncated"))?;
+        self.pos = end;
+        Ok(s)
+    }
+    fn string(&mut self) -> Result<String> {
+        let b = self.bytes()?;
+        String::from_utf8(b.to_vec()).map_err(|_| corrupt("string is not UTF-8"))
+    }
+}
+
+/// Encodes the dictionary and files behind a header.
+pub(crate) fn encode(fingerprint: &[u8; 32], dict: &Dict, files: &[FileRec]) -> Vec<u8> {
+    let mut w = Writer::new();
+    w.var(dict.terms.len() as u64);
+    for t in &dict.terms {
+        w.bytes(t.as_bytes());
+    }
+    w.var(files.len() as u64);
+    for f in files {
+        w.bytes(f.path.as_bytes());
+        w.buf.extend_from_slice(&f.hash);
+        w.var(f.size);
+        w.var(f.mtime_ns);
+        w.u8(f.kind as u8);
+        w.u8(f.lang);
+        w.var(f.path_terms.len() as u64);
+        for &t in &f.path_terms {
+            w.var(u64::from(t));
+        }
+        w.var(f.chunks.len() as u64);
+        for c in &f.chunks {
+            w.var(u64::from(c.start_line));
+            w.var(u64::from(c.end_line - c.start_line));
+            w.var(u64::from(c.byte_start));
+            w.var(u64::from(c.byte_end - c.byte_start));
+            w.var(u64::from(c.tokens));
+            w.var(u64::from(c.body_len));
+            w.var(c.symbols.len() as u64);
+            for &s in &c.symbols {
+                w.var(u64::from(s));
+            }
+            w.var(c.terms.len() as u64);
+            let mut prev = 0u32;
+            for &(t, b, s) in &c.terms {
+                w.var(u64::from(t - prev));
+                prev = t;
+                w.var(u64::from(b));
+                w.var(u64::from(s));
+            }
+        }
+    }
+    let payload = w.buf;
+    let mut out = Vec::with_capacity(payload.len() + 96);
+    out.extend_from_slice(MAGIC);
+    out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+    out.extend_from_slice(fingerprint);
+    out.extend_from_slice(&(payload.len() as u64).to_le_bytes());
+    out.extend_from_slice(&payload);
+    out.extend_from_slice(blake3::hash(&payload).as_bytes());
+    out
+}
+
+/// Decodes an index file; an error when the header, the options fingerprint, the checksum or
+/// any part of the payload does not match.
+pub(crate) fn decode(bytes: &[u8], fingerprint: &[u8; 32]) -> Result<(Dict, Vec<FileRec>)> {
+    let head = 8 + 4 + 32 + 8;
+    if bytes.len() < head + 32 || &bytes[..8] != MAGIC {
+        return Err(corrupt("not an index file"));
+    }
+    let mut v = [0u8; 4];
+    v.copy_from_slice(&bytes[8..12]);
+    let version = u32::from_le_bytes(v);
+    if version != FORMAT_VERSION {
+        return Err(corrupt(&format!(
+            "format version {version}, expected {FORMAT_VERSION}"
+        )));
+    }
+    if &bytes[12..44] != fingerprint {
+        return Err(corrupt("built with other options"));
+    }
+    let mut l = [0u8; 8];
+    l.copy_from_slice(&bytes[44..52]);
+    let len = u64::from_le_bytes(l) as usize;
+    if bytes.len() != head + len + 32 {
+        return Err(corrupt("wrong length"));
+    }
+    let payload = &bytes[head..head + len];
+    if blake3::hash(payload).as_bytes() != &bytes[head + len..] {
+        return Err(corrupt("checksum mismatch"));
+    }
+    let mut r = Reader {
+        buf: payload,
+        pos: 0,
+    };
+    let nterms = r.len(1)?;
+    let mut dict = Dict::default();
+    for _ in 0..nterms {
+        let t = r.string()?;
+        dict.intern_owned(t);
+    }
+    if dict.terms.len() != nterms {
+        return Err(corrupt("duplicate terms"));
+    }
+    let check = |t: u64| -> Result<u32> {
+        if (t as usize) < nterms {
+            Ok(t as u32)
+        } else {
+            Err(corrupt("term id out of range"))
+        }
+    };
+    let nfiles = r.len(36)?;
+    let mut files = Vec::with_capacity(nfiles);
+    for _ in 0..nfiles {
+        let path = r.string()?;
+        let end = r.pos + 32;
+        let h = r.buf.get(r.pos..end).ok_or_else(|| corrupt("truncated"))?;
+        let mut hash = [0u8; 32];
+        hash.copy_from_slice(h);
+        r.pos = end;
+        let size = r.var()?;
+        let mtime_ns = r.var()?;
+        let kind = FileKind::from_u8(r.u8()?).ok_or_else(|| corrupt("bad file kind"))?;
+        let lang = r.u8()?;
+        let np = r.len(1)?;
+        let mut path_terms = Vec::with_capacity(np);
+        for _ in 0..np {
+            path_terms.push(check(r.var()?)?);
+        }
+        let nc = r.len(7)?;
+        let mut chunks = Vec::with_capacity(nc);
+        for _ in 0..nc {
+            let start_line = r.u32()?;
+            let end_line = start_line
+                .checked_add(r.u32()?)
+                .ok_or_else(|| corrupt("overflow"))?;
+            let byte_start = r.u32()?;
+            let byte_end = byte_start
+                .checked_add(r.u32()?)
+                .ok_or_else(|| corrupt("overflow"))?;
+            let tokens = r.u32()?;
+            let body_len = r.u32()?;
+            let ns = r.len(1)?;
+            let mut symbols = Vec::with_capacity(ns);
+            for _ in 0..ns {
+                symbols.push(check(r.var()?)?);
+            }
+            let nt = r.len(3)?;
+            let mut terms = Vec::with_capacity(nt);
+            let mut prev = 0u64;
+            for _ in 0..nt {
+                prev += r.var()?;
+                let t = check(prev)?;
+                let b = u16::try_from(r.var()?).map_err(|_| corrupt("tf out of range"))?;
+                let s = u16::try_from(r.var()?).map_err(|_| corrupt("tf out of range"))?;
+                terms.push((t, b, s));
+            }
+            chunks.push(ChunkRec {
+                start_line,
+                end_line,
+                byte_start,
+                byte_end,
+                tokens,
+                body_len,
+                symbols,
+                terms,
+            });
+        }
+        files.push(FileRec {
+            path,
+            hash,
+            size,
+            mtime_ns,
+            kind,
+            lang,
+            path_terms,
+            chunks,
+        });
+    }
+    if r.pos != payload.len() {
+        return Err(corrupt("trailing bytes"));
+    }
+    Ok((dict, files))
+}
