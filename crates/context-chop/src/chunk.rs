@@ -394,7 +394,7 @@ fn syntax_costs(
                 }
             }
         }
-        if er > sr && cursor.goto_first_child() {
+        if (er > sr || cursor.depth() < 4) && cursor.goto_first_child() {
             continue;
         }
         loop {
