@@ -1,0 +1,749 @@
+//! The engine: one daachorse automaton over every rule keyword (ASCII case-insensitive) finds
+//! candidate regions; only the rules whose keywords hit are verified with their regex in a window
+//! around the hit; keyword-less rules share one multi-pattern regex pass.
+
+use crate::allowlist::{compile_bytes_regex, is_placeholder, Allowlist};
+use crate::validate::{classes, shannon_entropy};
+use crate::{Error, Level, Result, Rule};
+use daachorse::{DoubleArrayAhoCorasick, DoubleArrayAhoCorasickBuilder, MatchKind};
+use regex_automata::meta::Regex;
+use regex_automata::util::captures::Captures;
+use regex_automata::Input;
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+/// One finding. It never holds the secret: only where it is, what it is, and a keyed
+/// fingerprint of it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub struct Finding {
+    /// Id of the rule that matched (`aws-access-key`).
+    pub rule: Arc<str>,
+    /// Level of the rule.
+    pub level: Level,
+    /// Byte offset of the secret's first byte in the scanned input.
+    pub start: usize,
+    /// Byte offset one past the secret's last byte.
+    pub end: usize,
+    /// 1-based line of `start`.
+    pub line: usize,
+    /// 1-based column of `start`, counted in **bytes** from the start of the line.
+    pub column: usize,
+    /// Keyed blake3 fingerprint of the secret, 64 lowercase hex digits.
+    pub fingerprint: String,
+}
+
+impl Finding {
+    /// The first six hex digits of the fingerprint (used in placeholders).
+    pub fn short_fingerprint(&self) -> &str {
+        self.fingerprint.get(..6).unwrap_or(&self.fingerprint)
+    }
+}
+
+/// Where the scanned bytes come from; rules with a `path` pattern (e.g. `*.tf`, `NuGet.config`,
+/// `*.p12`) only run when a path is given and matches.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Source<'a> {
+    /// Path of the file, as the caller names it (relative or absolute).
+    pub path: Option<&'a str>,
+}
+
+struct Compiled {
+    rule: Rule,
+    id: Arc<str>,
+    re: Regex,
+    secret_group: Option<usize>,
+    kw_group: Option<usize>,
+    allow: Vec<Regex>,
+    path: Option<Regex>,
+}
+
+struct Inner {
+    rules: Vec<Compiled>,
+    ac: Option<DoubleArrayAhoCorasick<u32>>,
+    kw_rules: Vec<Vec<u32>>,
+    nokw: Option<Regex>,
+    nokw_rules: Vec<usize>,
+    file_rules: Vec<usize>,
+    has_path_rules: bool,
+    allowlist: Allowlist,
+    baseline: HashSet<String>,
+    baseline_prefixes: Vec<String>,
+    key: [u8; 32],
+    min_level: Level,
+}
+
+/// Scans bytes for secrets and PII. Cheap to clone (shared, immutable); `Send + Sync`.
+///
+/// Build with [`Scanner::builder`]; [`Scanner::new`] uses the built-in rules.
+#[derive(Clone)]
+pub struct Scanner {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Scanner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Scanner")
+            .field("rules", &self.inner.rules.len())
+            .field("baseline", &self.inner.baseline.len())
+            .field("min_level", &self.inner.min_level)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The key used when none is given. Fingerprints are stable across runs and machines, so a
+/// baseline file works out of the box; set your own key ([`ScannerBuilder::key`]) so nobody who
+/// knows this default can test guesses against your fingerprints.
+pub fn default_key() -> [u8; 32] {
+    blake3::derive_key("secure-redact 2026 default fingerprint key", b"")
+}
+
+/// Builder for [`Scanner`].
+#[derive(Debug, Clone)]
+pub struct ScannerBuilder {
+    rules: Vec<Rule>,
+    allowlist: Allowlist,
+    baseline: Vec<String>,
+    key: [u8; 32],
+    min_level: Level,
+}
+
+impl Default for ScannerBuilder {
+    fn default() -> Self {
+        ScannerBuilder {
+            rules: crate::default_rules(),
+            allowlist: Allowlist::new(),
+            baseline: Vec::new(),
+            key: default_key(),
+            min_level: Level::Public,
+        }
+    }
+}
+
+impl ScannerBuilder {
+    /// Replace the rule set (the default is [`crate::default_rules`]).
+    pub fn rules(mut self, rules: Vec<Rule>) -> Self {
+        self.rules = rules;
+        self
+    }
+    /// Add rules to the current set; a rule with an existing id replaces it.
+    pub fn add_rules(mut self, rules: impl IntoIterator<Item = Rule>) -> Self {
+        for r in rules {
+            if let Some(old) = self.rules.iter_mut().find(|o| o.id == r.id) {
+                *old = r;
+            } else {
+                self.rules.push(r);
+            }
+        }
+        self
+    }
+    /// Drop rules by id.
+    pub fn disable<I: IntoIterator<Item = S>, S: AsRef<str>>(mut self, ids: I) -> Self {
+        let ids: HashSet<String> = ids.into_iter().map(|s| s.as_ref().to_string()).collect();
+        self.rules.retain(|r| !ids.contains(&r.id));
+        self
+    }
+    /// Global allowlist.
+    pub fn allowlist(mut self, a: Allowlist) -> Self {
+        self.allowlist = a;
+        self
+    }
+    /// Fingerprints (full 64 hex, or a prefix of at least 8) of accepted findings to ignore.
+    pub fn baseline<I: IntoIterator<Item = S>, S: AsRef<str>>(mut self, fps: I) -> Self {
+        self.baseline.extend(
+            fps.into_iter()
+                .map(|s| s.as_ref().trim().to_ascii_lowercase()),
+        );
+        self
+    }
+    /// The 32-byte key of the fingerprint (keyed blake3).
+    pub fn key(mut self, key: [u8; 32]) -> Self {
+        self.key = key;
+        self
+    }
+    /// Derive the fingerprint key from a passphrase (blake3 `derive_key`).
+    pub fn key_from_passphrase(mut self, passphrase: &str) -> Self {
+        self.key = blake3::derive_key(
+            "secure-redact fingerprint key from passphrase",
+            passphrase.as_bytes(),
+        );
+        self
+    }
+    /// Report only findings at or above this level (default: all).
+    pub fn min_level(mut self, l: Level) -> Self {
+        self.min_level = l;
+        self
+    }
+    /// Compile everything. Fails on an invalid regex (naming the rule) or a duplicate rule id.
+    pub fn build(self) -> Result<Scanner> {
+        let mut seen = HashSet::new();
+        let mut rules = Vec::with_capacity(self.rules.len());
+        for r in self.rules {
+            if !seen.insert(r.id.clone()) {
+                return Err(Error::Invalid(format!("duplicate rule id {:?}", r.id)));
+            }
+            let what = format!("rule {}", r.id);
+            let re = compile_bytes_regex(&r.pattern, &what)?;
+            let secret_group = re
+                .group_info()
+                .to_index(regex_automata::PatternID::ZERO, "secret");
+            let kw_group = re
+                .group_info()
+                .to_index(regex_automata::PatternID::ZERO, "kw");
+            let allow = r
+                .allowlist
+                .iter()
+                .map(|a| compile_bytes_regex(a, &format!("allowlist of rule {}", r.id)))
+                .collect::<Result<Vec<_>>>()?;
+            let path = r
+                .path
+                .as_deref()
+                .map(|p| compile_bytes_regex(p, &format!("path of rule {}", r.id)))
+                .transpose()?;
+            rules.push(Compiled {
+                id: Arc::from(r.id.as_str()),
+                rule: r,
+                re,
+                secret_group,
+                kw_group,
+                allow,
+                path,
+            });
+        }
+        // One automaton over all distinct keywords.
+        let mut kw_index: HashMap<String, u32> = HashMap::new();
+        let mut kw_rules: Vec<Vec<u32>> = Vec::new();
+        let mut nokw_patterns = Vec::new();
+        let mut nokw_rules = Vec::new();
+        let mut file_rules = Vec::new();
+        for (i, c) in rules.iter().enumerate() {
+            if c.rule.file {
+                file_rules.push(i);
+                continue;
+            }
+            let kws: Vec<String> = c
+                .rule
+                .keywords
+                .iter()
+                .map(|k| k.to_ascii_lowercase())
+                .filter(|k| !k.is_empty())
+                .collect();
+            if kws.is_empty() {
+                nokw_patterns.push(c.rule.pattern.clone());
+                nokw_rules.push(i);
+                continue;
+            }
+            for k in kws {
+                let n = kw_index.len() as u32;
+                let id = *kw_index.entry(k).or_insert(n);
+                if id as usize == kw_rules.len() {
+                    kw_rules.push(Vec::new());
+                }
+                let list = &mut kw_rules[id as usize];
+                if !list.contains(&(i as u32)) {
+                    list.push(i as u32);
+                }
+            }
+        }
+        let ac = if kw_index.is_empty() {
+            None
+        } else {
+            let pats: Vec<(String, u32)> = kw_index.into_iter().collect();
+            Some(
+                DoubleArrayAhoCorasickBuilder::new()
+                    .match_kind(MatchKind::Standard)
+                    .build_with_values(pats)
+                    .map_err(|e| Error::Invalid(format!("keyword automaton: {e}")))?,
+            )
+        };
+        let nokw = if nokw_patterns.is_empty() {
+            None
+        } else {
+            Some(
+                Regex::builder()
+                    .syntax(
+                        regex_automata::util::syntax::Config::new()
+                            .unicode(false)
+                            .utf8(false),
+                    )
+                    .build_many(&nokw_patterns)
+                    .map_err(|e| Error::Pattern {
+                        what: "keyword-less rules".into(),
+                        message: e.to_string(),
+                    })?,
+            )
+        };
+        let mut baseline = HashSet::new();
+        let mut baseline_prefixes = Vec::new();
+        for b in self.baseline {
+            if b.len() == 64 {
+                baseline.insert(b);
+            } else if b.len() >= 8 {
+                baseline_prefixes.push(b);
+            }
+        }
+        let has_path_rules = rules.iter().any(|r| r.path.is_some());
+        Ok(Scanner {
+            inner: Arc::new(Inner {
+                rules,
+                ac,
+                kw_rules,
+                nokw,
+                nokw_rules,
+                file_rules,
+                has_path_rules,
+                allowlist: self.allowlist,
+                baseline,
+                baseline_prefixes,
+                key: self.key,
+                min_level: self.min_level,
+            }),
+        })
+    }
+}
+
+/// A candidate before fingerprinting (rule index and secret span).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Raw {
+    pub rule: usize,
+    pub start: usize,
+    pub end: usize,
+}
+
+impl Default for Scanner {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Scanner {
+    /// A scanner with the built-in rules and the default key.
+    pub fn new() -> Self {
+        match ScannerBuilder::default().build() {
+            Ok(s) => s,
+            // The built-in rules are compiled by the unit tests; failing here is a bug.
+            Err(e) => panic!("built-in rules failed to compile: {e}"),
+        }
+    }
+
+    /// Start configuring a scanner.
+    pub fn builder() -> ScannerBuilder {
+        ScannerBuilder::default()
+    }
+
+    /// The rules in use.
+    pub fn rules(&self) -> impl Iterator<Item = &Rule> {
+        self.inner.rules.iter().map(|c| &c.rule)
+    }
+
+    /// The rule with this id.
+    pub fn rule(&self, id: &str) -> Option<&Rule> {
+        self.rules().find(|r| r.id == id)
+    }
+
+    /// Keyed fingerprint (64 hex digits) of a secret, as findings carry it.
+    pub fn fingerprint(&self, secret: &[u8]) -> String {
+        blake3::keyed_hash(&self.inner.key, secret)
+            .to_hex()
+            .to_string()
+    }
+
+    /// Scan bytes (any bytes: invalid UTF-8 and binary are fine). Findings are sorted by offset.
+    pub fn scan(&self, text: &[u8]) -> Vec<Finding> {
+        self.scan_source(Source::default(), text)
+    }
+
+    /// Scan bytes that come from `path`, so rules that depend on the file name run.
+    pub fn scan_path(&self, path: &str, text: &[u8]) -> Vec<Finding> {
+        self.scan_source(Source { path: Some(path) }, text)
+    }
+
+    /// Scan bytes from a [`Source`].
+    pub fn scan_source(&self, src: Source<'_>, text: &[u8]) -> Vec<Finding> {
+        let raws = self.candidates(src.path, text);
+        self.finish(text, &raws, Pos::default())
+    }
+
+    /// The highest level among `findings` (`Public` when empty).
+    pub fn level_of(findings: &[Finding]) -> Level {
+        findings
+            .iter()
+            .map(|f| f.level)
+            .max()
+            .unwrap_or(Level::Public)
+    }
+
+    fn path_active(&self, i: usize, path: Option<&str>) -> bool {
+        match &self.inner.rules[i].path {
+            None => true,
+            Some(p) => path.is_some_and(|pp| p.is_match(pp.as_bytes())),
+        }
+    }
+
+    /// All accepted candidates, deduplicated, generic ones yielding to specific ones.
+    pub(crate) fn candidates(&self, path: Option<&str>, text: &[u8]) -> Vec<Raw> {
+        let inner = &*self.inner;
+        let mut out: Vec<Raw> = Vec::new();
+        if path.is_some_and(|p| inner.allowlist.allows_path(p)) {
+            return out;
+        }
+        let active: Vec<bool> = if inner.has_path_rules {
+            (0..inner.rules.len())
+                .map(|i| self.path_active(i, path))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let is_active = |i: usize| active.is_empty() || active[i];
+        for &i in &inner.file_rules {
+            if path.is_some() && is_active(i) {
+                out.push(Raw {
+                    rule: i,
+                    start: 0,
+                    end: 0,
+                });
+            }
+        }
+        if text.is_empty() {
+            return out;
+        }
+        let mut caps: Vec<Option<Captures>> = (0..inner.rules.len()).map(|_| None).collect();
+        if let Some(ac) = &inner.ac {
+            let folded = text.to_ascii_lowercase();
+            const NONE: usize = usize::MAX;
+            let mut pending: Vec<(usize, usize)> = vec![(NONE, 0); inner.rules.len()];
+            for m in ac.find_overlapping_iter(&folded) {
+                for &ri in &inner.kw_rules[m.value() as usize] {
+                    let ri = ri as usize;
+                    if !is_active(ri) {
+                        continue;
+                    }
+                    let (back, fwd) = inner.rules[ri].rule.window;
+                    let ws = m.start().saturating_sub(back);
+                    let mut we = m.end().saturating_add(fwd).min(text.len());
+                    let tail = &text[we..(we + 256).min(text.len())];
+                    we += memchr::memchr(b'\n', tail).unwrap_or(tail.len());
+                    let p = &mut pending[ri];
+                    if p.0 != NONE && ws <= p.1 {
+                        p.0 = p.0.min(ws);
+                        p.1 = p.1.max(we);
+                    } else {
+                        let prev = *p;
+                        *p = (ws, we);
+                        if prev.0 != NONE {
+                            self.verify(ri, text, prev.0, prev.1, &mut caps[ri], &mut out);
+                        }
+                    }
+                }
+            }
+            for (ri, p) in pending.iter().enumerate() {
+                if p.0 != NONE {
+                    self.verify(ri, text, p.0, p.1, &mut caps[ri], &mut out);
+                }
+            }
+        }
+        if let Some(re) = &inner.nokw {
+            for m in re.find_iter(text) {
+                let ri = inner.nokw_rules[m.pattern().as_usize()];
+                if is_active(ri) {
+                    self.verify(ri, text, m.start(), m.end(), &mut caps[ri], &mut out);
+                }
+            }
+        }
+        resolve(&inner.rules, &mut out);
+        out
+    }
+
+    fn verify(
+        &self,
+        ri: usize,
+        text: &[u8],
+        ws: usize,
+        we: usize,
+        caps: &mut Option<Captures>,
+        out: &mut Vec<Raw>,
+    ) {
+        let c = &self.inner.rules[ri];
+        let caps = caps.get_or_insert_with(|| c.re.create_captures());
+        let mut input = Input::new(text).range(ws..we);
+        loop {
+            c.re.search_captures(&input, caps);
+            let Some(m) = caps.get_match() else {
+                break;
+            };
+            let span = c
+                .secret_group
+                .and_then(|g| caps.get_group(g))
+                .or_else(|| (1..caps.group_len()).find_map(|g| caps.get_group(g)))
+                .unwrap_or(m.span());
+            let kw = c
+                .kw_group
+                .and_then(|g| caps.get_group(g))
+                .map(|s| (s.start, s.end));
+            if self.accept(c, text, span.start, span.end, kw) {
+                out.push(Raw {
+                    rule: ri,
+                    start: span.start,
+                    end: span.end,
+                });
+            }
+            let next = if m.end() > m.start() {
+                m.end()
+            } else {
+                m.end() + 1
+            };
+            if next >= we {
+                break;
+            }
+            input.set_start(next);
+        }
+    }
+
+    fn accept(
+        &self,
+        c: &Compiled,
+        text: &[u8],
+        s: usize,
+        e: usize,
+        kw: Option<(usize, usize)>,
+    ) -> bool {
+        let secret = &text[s..e];
+        if let Some((ks, ke)) = kw {
+            // `sumOfX` is not the word `sumo`: an identifier keyword must not end mid camel-case word.
+            if ke > ks
+                && text[ke - 1].is_ascii_uppercase()
+                && text.get(ke).is_some_and(u8::is_ascii_lowercase)
+                && text[ks..ke - 1].iter().any(u8::is_ascii_lowercase)
+            {
+                return false;
+            }
+        }
+        if let Some(min) = c.rule.min_entropy {
+            if shannon_entropy(secret) < min {
+                return false;
+            }
+        }
+        if let Some(v) = c.rule.validator {
+            if !v.check(secret) {
+                return false;
+            }
+        }
+        if c.rule.placeholders && is_placeholder(secret) {
+            return false;
+        }
+        if c.allow.iter().any(|a| a.is_match(secret)) {
+            return false;
+        }
+        if c.rule.generic && !generic_value_ok(text, s, e, kw.map(|(a, b)| &text[a..b])) {
+            return false;
+        }
+        !self.inner.allowlist.allows_secret(secret)
+    }
+
+    /// Fingerprint, filter by level and baseline, and place each candidate.
+    pub(crate) fn finish(&self, text: &[u8], raws: &[Raw], base: Pos) -> Vec<Finding> {
+        let inner = &*self.inner;
+        let mut out = Vec::with_capacity(raws.len());
+        let mut line = base.line;
+        let mut line_start: Option<usize> = None; // offset in `text` after the last newline seen
+        let mut pos = 0usize;
+        for r in raws {
+            let c = &inner.rules[r.rule];
+            if c.rule.level < inner.min_level {
+                continue;
+            }
+            let fp = self.fingerprint(&text[r.start..r.end]);
+            if inner.baseline.contains(&fp)
+                || inner
+                    .baseline_prefixes
+                    .iter()
+                    .any(|p| fp.starts_with(p.as_str()))
+            {
+                continue;
+            }
+            if r.start > pos {
+                let seg = &text[pos..r.start];
+                let n = memchr::memchr_iter(b'\n', seg).count();
+                if n > 0 {
+                    line += n;
+                    line_start = memchr::memrchr(b'\n', seg).map(|i| pos + i + 1);
+                }
+                pos = r.start;
+            }
+            let column = match line_start {
+                Some(ls) => r.start - ls + 1,
+                None => base.column + r.start,
+            };
+            out.push(Finding {
+                rule: c.id.clone(),
+                level: c.rule.level,
+                start: base.offset + r.start,
+                end: base.offset + r.end,
+                line,
+                column,
+                fingerprint: fp,
+            });
+        }
+        out
+    }
+}
+
+/// Where a buffer starts in the whole input (for streaming).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Pos {
+    pub offset: usize,
+    pub line: usize,
+    /// 1-based column of the buffer's first byte.
+    pub column: usize,
+}
+
+impl Default for Pos {
+    fn default() -> Self {
+        Pos {
+            offset: 0,
+            line: 1,
+            column: 1,
+        }
+    }
+}
+
+/// Sort, drop duplicates, let generic findings yield to overlapping specific ones, and keep one
+/// finding per identical span (the highest level, then the earliest rule).
+fn resolve(rules: &[Compiled], out: &mut Vec<Raw>) {
+    out.sort_by_key(|r| {
+        (
+            r.start,
+            r.end,
+            std::cmp::Reverse(rules[r.rule].rule.level),
+            r.rule,
+        )
+    });
+    out.dedup_by(|b, a| a.start == b.start && a.end == b.end);
+    if out.iter().any(|r| rules[r.rule].rule.generic) {
+        let specific: Vec<(usize, usize)> = out
+            .iter()
+            .filter(|r| !rules[r.rule].rule.generic)
+            .map(|r| (r.start, r.end))
+            .collect();
+        out.retain(|r| {
+            !rules[r.rule].rule.generic
+                || !specific
+                    .iter()
+                    .any(|&(s, e)| s < r.end.max(r.start + 1) && r.start < e.max(s + 1))
+        });
+    }
+}
+
+/// Extra checks for generic assignments: the value must look random, not like code.
+fn generic_value_ok(text: &[u8], s: usize, e: usize, kw: Option<&[u8]>) -> bool {
+    let v = &text[s..e];
+    let quoted = s > 0 && matches!(text[s - 1], b'"' | b'\'' | b'`');
+    let password_like = kw.is_some_and(|k| {
+        let k = k.to_ascii_lowercase();
+        k.starts_with(b"pass") || k.starts_with(b"pwd")
+    });
+    // Passwords may be short; tokens and keys are long.
+    let min_len = if password_like { 8 } else { 18 };
+    if v.len() < min_len {
+        return false;
+    }
+    if !quoted && text.get(e) == Some(&b')') {
+        return false; // an argument in a call, not an assignment
+    }
+    let lower = v.to_ascii_lowercase();
+    if [&b"12345678"[..], b"23456789", b"abcdefgh", b"87654321"]
+        .iter()
+        .any(|w| memchr::memmem::find(&lower, w).is_some())
+    {
+        return false;
+    }
+    if quoted && v.contains(&b'.') && looks_like_identifier(v) {
+        return false;
+    }
+    let has_digit = v.iter().any(u8::is_ascii_digit);
+    let has_alpha = v.iter().any(u8::is_ascii_alphabetic);
+    if !has_digit || !has_alpha || classes(v) < 2 {
+        return false;
+    }
+    let ent = shannon_entropy(v);
+    if ent < 3.0 || (v.len() < 16 && ent < 2.9) {
+        return false;
+    }
+    if v.starts_with(b"/") || v.starts_with(b"./") || v.starts_with(b"~/") {
+        return false;
+    }
+    // Common file names and versions: `key.pem`, `v1.2.3`.
+    if let Some(dot) = memchr::memrchr(b'.', v) {
+        let ext = &v[dot + 1..];
+        if !ext.is_empty()
+            && ext.len() <= 5
+            && ext.iter().all(u8::is_ascii_lowercase)
+            && v[..dot].iter().any(u8::is_ascii_alphabetic)
+            && !v[..dot].contains(&b'.')
+            && v.len() < 40
+        {
+            return false;
+        }
+    }
+    if !quoted {
+        // Unquoted identifiers and member accesses are code, not secrets.
+        if v.iter()
+            .all(|b| b.is_ascii_alphanumeric() || *b == b'_' || *b == b'.')
+            && looks_like_identifier(v)
+        {
+            return false;
+        }
+        if ent < 3.3 {
+            return false;
+        }
+    }
+    true
+}
+
+fn looks_like_identifier(v: &[u8]) -> bool {
+    // dotted member access: `config.apiToken2`
+    if v.contains(&b'.') {
+        return v.split(|&b| b == b'.').all(|seg| {
+            let lowerish = !seg.is_empty()
+                && (seg[0].is_ascii_lowercase() || seg[0] == b'_')
+                && seg
+                    .iter()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'_')
+                && seg.iter().filter(|b| b.is_ascii_digit()).count() <= 3;
+            lowerish || (!seg.is_empty() && !seg.contains(&b'.') && looks_like_identifier(seg))
+        });
+    }
+    // snake_case with several words
+    if v.contains(&b'_') {
+        let segs: Vec<&[u8]> = v.split(|&b| b == b'_').filter(|s| !s.is_empty()).collect();
+        let wordy = segs
+            .iter()
+            .filter(|s| s.len() >= 3 && s.iter().all(u8::is_ascii_alphabetic))
+            .count();
+        if wordy * 2 >= segs.len() {
+            return true;
+        }
+    }
+    // CamelCase words: TokenStream2, myApiKeyValue
+    let mut words = 0;
+    let mut i = 0;
+    while i < v.len() {
+        let mut j = i;
+        if v[j].is_ascii_uppercase() {
+            j += 1;
+        }
+        let k = j;
+        while j < v.len() && v[j].is_ascii_lowercase() {
+            j += 1;
+        }
+        if j - k >= 2 {
+            words += 1;
+            i = j;
+        } else {
+            break;
+        }
+    }
+    while i < v.len() && v[i].is_ascii_digit() {
+        i += 1;
+    }
+    i == v.len() && words >= 1
+}

@@ -1,0 +1,374 @@
+//! Validators and measures used to confirm a candidate: Shannon entropy, Luhn, IBAN mod-97,
+//! JWT header, base64 bodies, US SSN ranges.
+
+use base64::Engine as _;
+
+/// A check run on the captured secret after the pattern matched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum Validator {
+    /// Payment card number: digits (separators ignored) pass the Luhn checksum.
+    Luhn,
+    /// IBAN: known country length and mod-97 == 1.
+    Iban,
+    /// JWT: the header base64url-decodes to a JSON object with an `"alg"` field.
+    Jwt,
+    /// A base64-encoded JWT (`ZXlK...`): decodes to a JWT that passes [`Validator::Jwt`].
+    JwtBase64,
+    /// US social security number: area not 000/666/9xx, group not 00, serial not 0000.
+    Ssn,
+    /// PEM private key: the body between the armour lines is base64 (or an encrypted PEM header).
+    PemBody,
+    /// IPv4 address: four octets 0..=255, not a version-like or loopback/unspecified address.
+    Ipv4,
+    /// Phone number: 10 to 15 digits, not all the same.
+    Phone,
+    /// Value must mix at least two character classes (lower, upper, digit) — weeds out words.
+    Mixed,
+}
+
+impl Validator {
+    /// Run the check on a captured secret.
+    pub fn check(self, s: &[u8]) -> bool {
+        match self {
+            Validator::Luhn => luhn_ok(s),
+            Validator::Iban => iban_ok(s),
+            Validator::Jwt => jwt_ok(s),
+            Validator::JwtBase64 => jwt_base64_ok(s),
+            Validator::Ssn => ssn_ok(s),
+            Validator::PemBody => pem_body_ok(s),
+            Validator::Ipv4 => ipv4_ok(s),
+            Validator::Phone => phone_ok(s),
+            Validator::Mixed => classes(s) >= 2,
+        }
+    }
+}
+
+/// Shannon entropy in bits per byte of `s` (0 for empty input).
+pub fn shannon_entropy(s: &[u8]) -> f64 {
+    if s.is_empty() {
+        return 0.0;
+    }
+    let mut counts = [0u32; 256];
+    for &b in s {
+        counts[b as usize] += 1;
+    }
+    let n = s.len() as f64;
+    counts
+        .iter()
+        .filter(|&&c| c > 0)
+        .map(|&c| {
+            let p = f64::from(c) / n;
+            -p * p.log2()
+        })
+        .sum()
+}
+
+/// Number of character classes (lowercase, uppercase, digit) present.
+pub(crate) fn classes(s: &[u8]) -> u32 {
+    let l = s.iter().any(u8::is_ascii_lowercase) as u32;
+    let u = s.iter().any(u8::is_ascii_uppercase) as u32;
+    let d = s.iter().any(u8::is_ascii_digit) as u32;
+    l + u + d
+}
+
+/// Luhn checksum over the ASCII digits of `s` (other bytes ignored); needs 12..=19 digits.
+pub fn luhn_ok(s: &[u8]) -> bool {
+    let digits: Vec<u32> = s
+        .iter()
+        .filter(|b| b.is_ascii_digit())
+        .map(|b| u32::from(b - b'0'))
+        .collect();
+    if !(12..=19).contains(&digits.len()) {
+        return false;
+    }
+    if digits.iter().all(|&d| d == digits[0]) {
+        return false;
+    }
+    let sum: u32 = digits
+        .iter()
+        .rev()
+        .enumerate()
+        .map(|(i, &d)| {
+            if i % 2 == 1 {
+                let x = d * 2;
+                if x > 9 {
+                    x - 9
+                } else {
+                    x
+                }
+            } else {
+                d
+            }
+        })
+        .sum();
+    sum % 10 == 0
+}
+
+fn iban_len(cc: &[u8]) -> Option<usize> {
+    const T: &[(&[u8; 2], usize)] = &[
+        (b"AD", 24),
+        (b"AE", 23),
+        (b"AL", 28),
+        (b"AT", 20),
+        (b"AZ", 28),
+        (b"BA", 20),
+        (b"BE", 16),
+        (b"BG", 22),
+        (b"BH", 22),
+        (b"BR", 29),
+        (b"BY", 28),
+        (b"CH", 21),
+        (b"CR", 22),
+        (b"CY", 28),
+        (b"CZ", 24),
+        (b"DE", 22),
+        (b"DK", 18),
+        (b"DO", 28),
+        (b"EE", 20),
+        (b"EG", 29),
+        (b"ES", 24),
+        (b"FI", 18),
+        (b"FO", 18),
+        (b"FR", 27),
+        (b"GB", 22),
+        (b"GE", 22),
+        (b"GI", 23),
+        (b"GL", 18),
+        (b"GR", 27),
+        (b"GT", 28),
+        (b"HR", 21),
+        (b"HU", 28),
+        (b"IE", 22),
+        (b"IL", 23),
+        (b"IQ", 23),
+        (b"IS", 26),
+        (b"IT", 27),
+        (b"JO", 30),
+        (b"KW", 30),
+        (b"KZ", 20),
+        (b"LB", 28),
+        (b"LC", 32),
+        (b"LI", 21),
+        (b"LT", 20),
+        (b"LU", 20),
+        (b"LV", 21),
+        (b"MC", 27),
+        (b"MD", 24),
+        (b"ME", 22),
+        (b"MK", 19),
+        (b"MR", 27),
+        (b"MT", 31),
+        (b"MU", 30),
+        (b"NL", 18),
+        (b"NO", 15),
+        (b"PK", 24),
+        (b"PL", 28),
+        (b"PS", 29),
+        (b"PT", 25),
+        (b"QA", 29),
+        (b"RO", 24),
+        (b"RS", 22),
+        (b"SA", 24),
+        (b"SC", 31),
+        (b"SE", 24),
+        (b"SI", 19),
+        (b"SK", 24),
+        (b"SM", 27),
+        (b"TL", 23),
+        (b"TN", 24),
+        (b"TR", 26),
+        (b"UA", 29),
+        (b"VA", 22),
+        (b"VG", 24),
+        (b"XK", 20),
+    ];
+    T.iter().find(|(c, _)| c.as_slice() == cc).map(|(_, n)| *n)
+}
+
+/// IBAN check: spaces ignored, known country length, mod-97 of the rearranged number is 1.
+pub fn iban_ok(s: &[u8]) -> bool {
+    let v: Vec<u8> = s
+        .iter()
+        .filter(|b| !b.is_ascii_whitespace())
+        .map(u8::to_ascii_uppercase)
+        .collect();
+    if v.len() < 15 || !v.iter().all(u8::is_ascii_alphanumeric) {
+        return false;
+    }
+    match iban_len(&v[..2]) {
+        Some(n) if n == v.len() => {}
+        _ => return false,
+    }
+    mod97(&v) == 1
+}
+
+/// ISO 7064 mod-97 of an IBAN after moving the first four characters to the end (letters as 10..35).
+pub fn mod97(v: &[u8]) -> u32 {
+    let mut r: u32 = 0;
+    for &b in v[4..].iter().chain(v[..4].iter()) {
+        if b.is_ascii_digit() {
+            r = (r * 10 + u32::from(b - b'0')) % 97;
+        } else if b.is_ascii_uppercase() {
+            let x = u32::from(b - b'A') + 10;
+            r = (r * 100 + x) % 97;
+        } else {
+            return u32::MAX;
+        }
+    }
+    r
+}
+
+fn b64_decode_any(s: &[u8]) -> Option<Vec<u8>> {
+    use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
+    URL_SAFE_NO_PAD
+        .decode(s)
+        .or_else(|_| URL_SAFE.decode(s))
+        .or_else(|_| STANDARD_NO_PAD.decode(s))
+        .or_else(|_| STANDARD.decode(s))
+        .ok()
+}
+
+/// Registered JOSE header parameter names (RFC 7515, 7516, 7518, 7797, 8225) and common claims
+/// seen in headers.
+const JOSE_HEADER: &[&str] = &[
+    "alg", "typ", "enc", "kid", "cty", "crit", "jku", "jwk", "x5u", "x5c", "x5t", "x5t#S256",
+    "epk", "apu", "apv", "zip", "b64", "iv", "tag", "p2s", "p2c", "ppt", "url", "nonce", "iss",
+    "sub", "aud", "ver", "use", "key_ops", "kty", "k",
+];
+
+/// JWT check: the first dot-separated part base64url-decodes to a JSON object with `"alg"`.
+pub fn jwt_ok(s: &[u8]) -> bool {
+    let head = s.split(|&b| b == b'.').next().unwrap_or_default();
+    if let Some(dec) = b64_decode_any(head) {
+        if let Ok(serde_json::Value::Object(m)) = serde_json::from_slice::<serde_json::Value>(&dec)
+        {
+            return m.keys().any(|k| JOSE_HEADER.contains(&k.as_str()));
+        }
+    }
+    // A damaged or cut header still counts when it opens a JSON object with a JOSE name.
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let n = head.len() / 4 * 4;
+    let Ok(dec) = URL_SAFE_NO_PAD.decode(&head[..n]) else {
+        return false;
+    };
+    dec.starts_with(b"{\"")
+        && (JOSE_HEADER
+            .iter()
+            .any(|k| dec[2..].starts_with(format!("{k}\"").as_bytes()))
+            || ["\"alg\"", "\"typ\""]
+                .iter()
+                .any(|k| memchr::memmem::find(&dec, k.as_bytes()).is_some()))
+}
+
+fn jwt_base64_ok(s: &[u8]) -> bool {
+    // Decode the longest prefix that is a multiple of 4 (the tail may be cut).
+    let n = s.len() / 4 * 4;
+    use base64::engine::general_purpose::STANDARD;
+    let Ok(dec) = STANDARD.decode(&s[..n]).or_else(|_| STANDARD.decode(s)) else {
+        return false;
+    };
+    dec.starts_with(b"eyJ") && jwt_ok(&dec)
+}
+
+/// US SSN ranges (the SSA never issues area 000, 666 or 9xx, group 00 or serial 0000).
+pub fn ssn_ok(s: &[u8]) -> bool {
+    let d: Vec<u8> = s
+        .iter()
+        .filter(|b| b.is_ascii_digit())
+        .map(|b| b - b'0')
+        .collect();
+    if d.len() != 9 {
+        return false;
+    }
+    let area = u32::from(d[0]) * 100 + u32::from(d[1]) * 10 + u32::from(d[2]);
+    let group = d[3] * 10 + d[4];
+    let serial = d[5..].iter().fold(0u32, |a, &x| a * 10 + u32::from(x));
+    area != 0
+        && area != 666
+        && area < 900
+        && group != 0
+        && serial != 0
+        && !d.iter().all(|&x| x == d[0])
+        && d[..] != [1, 2, 3, 4, 5, 6, 7, 8, 9]
+}
+
+fn pem_body_ok(s: &[u8]) -> bool {
+    // Body: skip the armour line, then require mostly base64 characters (escaped "\n" allowed).
+    let start = memchr::memmem::find(s, b"KEY").map(|i| i + 3).unwrap_or(0);
+    let body = &s[start..];
+    let mut b64 = 0usize;
+    for w in body.split(|&b| b == b'-') {
+        for &b in w {
+            if b.is_ascii_alphanumeric() || b == b'+' || b == b'/' || b == b'=' {
+                b64 += 1;
+            }
+        }
+        if b64 >= 40 {
+            break;
+        }
+    }
+    b64 >= 40 || memchr::memmem::find(s, b"ENCRYPTED").is_some()
+}
+
+fn ipv4_ok(s: &[u8]) -> bool {
+    let Ok(t) = std::str::from_utf8(s) else {
+        return false;
+    };
+    let parts: Vec<&str> = t.split('.').collect();
+    if parts.len() != 4 {
+        return false;
+    }
+    let mut o = [0u32; 4];
+    for (i, p) in parts.iter().enumerate() {
+        if p.is_empty() || p.len() > 3 || (p.len() > 1 && p.starts_with('0')) {
+            return false;
+        }
+        match p.parse::<u32>() {
+            Ok(v) if v <= 255 => o[i] = v,
+            _ => return false,
+        }
+    }
+    // Unspecified, broadcast and loopback are not personal data.
+    !(o == [0, 0, 0, 0] || o == [255, 255, 255, 255] || o[0] == 127 || o[0] == 0)
+}
+
+fn phone_ok(s: &[u8]) -> bool {
+    let d: Vec<u8> = s.iter().copied().filter(u8::is_ascii_digit).collect();
+    (10..=15).contains(&d.len()) && !d.iter().all(|&x| x == d[0])
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn luhn_known() {
+        assert!(luhn_ok(b"4111 1111 1111 1111"));
+        assert!(luhn_ok(b"5555555555554444"));
+        assert!(!luhn_ok(b"4111111111111112"));
+    }
+
+    #[test]
+    fn iban_known() {
+        assert!(iban_ok(b"GB82 WEST 1234 5698 7654 32"));
+        assert!(iban_ok(b"DE89370400440532013000"));
+        assert!(!iban_ok(b"DE89370400440532013001"));
+    }
+
+    #[test]
+    fn jwt_header() {
+        assert!(jwt_ok(
+            b"eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxIn0.abc"
+        ));
+        assert!(!jwt_ok(b"eyJmb28iOjF9.x.y"));
+    }
+
+    #[test]
+    fn entropy_bounds() {
+        assert_eq!(shannon_entropy(b"aaaa"), 0.0);
+        assert!((shannon_entropy(b"ab") - 1.0).abs() < 1e-9);
+    }
+}
