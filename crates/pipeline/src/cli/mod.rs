@@ -43,12 +43,15 @@ pub fn run(cli: Cli) -> CliResult {
     let limit = cli.max_input;
     match cli.command {
         Command::Tokens { file, encoding } => {
-            let enc: token_opt::Encoding = encoding.parse().map_err(|e| format!("--encoding: {e}"))?;
+            let enc: token_opt::Encoding =
+                encoding.parse().map_err(|e| format!("--encoding: {e}"))?;
             let tok = token_opt::Tokenizer::new(enc).map_err(|e| e.to_string())?;
             let bytes = read_input(file.as_deref(), limit)?;
             let (text, lossy) = to_text(&bytes);
             if lossy {
-                eprintln!("pipeline: input is not valid UTF-8; invalid bytes were counted as U+FFFD");
+                eprintln!(
+                    "pipeline: input is not valid UTF-8; invalid bytes were counted as U+FFFD"
+                );
             }
             emit(&format!("{}\n", tok.count(&text)))?;
             Ok(ExitCode::SUCCESS)
@@ -76,7 +79,8 @@ pub fn run(cli: Cli) -> CliResult {
         }
         Command::Route { query, routes } => {
             let routes = routes.or(cfg.routes.clone());
-            let ranking = pipeline::route_query(&query, routes.as_deref()).map_err(|e| e.to_string())?;
+            let ranking =
+                pipeline::route_query(&query, routes.as_deref()).map_err(|e| e.to_string())?;
             emit(&(serde_json::to_string_pretty(&ranking).map_err(|e| e.to_string())? + "\n"))?;
             Ok(ExitCode::SUCCESS)
         }
@@ -85,12 +89,15 @@ pub fn run(cli: Cli) -> CliResult {
             format,
             fail_on,
             baseline,
+            no_ignore,
         } => {
-            let fail_on: pipeline::Clearance = fail_on.parse().map_err(|e| format!("--fail-on: {e}"))?;
+            let fail_on: pipeline::Clearance =
+                fail_on.parse().map_err(|e| format!("--fail-on: {e}"))?;
             let opts = pipeline::scan::ScanOptions {
                 baseline: baseline.or(cfg.security.baseline_file.clone()),
                 rules: cfg.security.rules_file.clone(),
                 max_input: limit,
+                no_ignore,
             };
             let report = pipeline::scan::scan_paths(&paths, &opts).map_err(|e| e.to_string())?;
             for problem in &report.problems {
@@ -112,8 +119,9 @@ pub fn run(cli: Cli) -> CliResult {
         }
         Command::Redact { file, mode } => {
             let bytes = read_input(file.as_deref(), limit)?;
-            let out = pipeline::scan::redact_bytes(&bytes, &mode, cfg.security.rules_file.as_deref())
-                .map_err(|e| e.to_string())?;
+            let out =
+                pipeline::scan::redact_bytes(&bytes, &mode, cfg.security.rules_file.as_deref())
+                    .map_err(|e| e.to_string())?;
             let mut stdout = std::io::stdout().lock();
             match stdout.write_all(&out).and_then(|_| stdout.flush()) {
                 Ok(()) => {}
@@ -131,11 +139,14 @@ pub fn run(cli: Cli) -> CliResult {
             security_level,
             tenant,
             no_cache,
+            pack_format,
         } => {
             let mut cfg = cfg;
             if no_cache {
                 cfg.cache.disabled = true;
             }
+            // The allowed roots bind the service; a local command reads what its user names.
+            cfg.server.allowed_roots.clear();
             let mut req = pipeline::Request::new(query, root);
             req.max_tokens = max_tokens.unwrap_or(cfg.pack.max_tokens);
             req.extensions = ext;
@@ -143,9 +154,11 @@ pub fn run(cli: Cli) -> CliResult {
                 .parse()
                 .map_err(|e| format!("--security-level: {e}"))?;
             req.tenant = tenant.unwrap_or_else(|| cfg.tenant.clone());
-            req.format = match format {
-                PackOutput::Xml => pipeline::PackFormat::Xml,
-                PackOutput::Json | PackOutput::Markdown => pipeline::PackFormat::Markdown,
+            req.format = match (format, pack_format) {
+                (PackOutput::Xml, _) => pipeline::PackFormat::Xml,
+                (PackOutput::Markdown, _) => pipeline::PackFormat::Markdown,
+                (PackOutput::Json, Some(f)) => f.into(),
+                (PackOutput::Json, None) => cfg.pack.format,
             };
             let rt = runtime()?;
             let response = rt.block_on(async move {
@@ -177,6 +190,11 @@ pub fn run(cli: Cli) -> CliResult {
             }
             if !allowed_roots.is_empty() {
                 cfg.server.allowed_roots = allowed_roots;
+            }
+            if cfg.server.allowed_roots.is_empty() {
+                let here = std::env::current_dir()
+                    .map_err(|e| format!("cannot read the current directory: {e}"))?;
+                cfg.server.allowed_roots.push(here);
             }
             let rt = runtime()?;
             rt.block_on(async move {

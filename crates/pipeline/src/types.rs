@@ -51,8 +51,30 @@ impl std::str::FromStr for Clearance {
     }
 }
 
+impl Clearance {
+    /// The same level in secure-redact's terms.
+    pub fn level(self) -> secure_redact::Level {
+        match self {
+            Clearance::Public => secure_redact::Level::Public,
+            Clearance::Internal => secure_redact::Level::Internal,
+            Clearance::Sensitive => secure_redact::Level::Sensitive,
+            Clearance::Classified => secure_redact::Level::Classified,
+        }
+    }
+
+    /// `public`, `internal`, `sensitive` or `classified`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Clearance::Public => "public",
+            Clearance::Internal => "internal",
+            Clearance::Sensitive => "sensitive",
+            Clearance::Classified => "classified",
+        }
+    }
+}
+
 /// The text format of a pack.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, Hash)]
 #[serde(rename_all = "lowercase")]
 pub enum PackFormat {
     /// Markdown with fenced code blocks (the default).
@@ -65,7 +87,7 @@ pub enum PackFormat {
 }
 
 /// Which tier answered a request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, Hash)]
 #[serde(rename_all = "lowercase")]
 pub enum CacheLevel {
     /// Computed now.
@@ -181,7 +203,7 @@ pub struct RouteInfo {
 }
 
 /// The answer to a [`Request`].
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct Response {
     /// The request's id.
     pub request_id: String,
@@ -201,4 +223,13 @@ pub struct Response {
     pub findings: Vec<PackFinding>,
     /// Wall time of this request in milliseconds.
     pub latency_ms: f64,
+    /// The index version the pack was built from (part of the cache key).
+    #[serde(default)]
+    pub index_version: String,
+    /// The highest level among the findings (`public` when there were none).
+    #[serde(default)]
+    pub level: String,
+    /// The answer of the configured [`Backend`](crate::Backend), when there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answer: Option<String>,
 }

@@ -22,7 +22,8 @@ pub fn read_input(arg: Option<&str>, limit: u64) -> Result<Vec<u8>, String> {
         }
         Some(path) => {
             let p = Path::new(path);
-            let meta = std::fs::metadata(p).map_err(|e| format!("cannot read {path}: {}", io_reason(&e)))?;
+            let meta = std::fs::metadata(p)
+                .map_err(|e| format!("cannot read {path}: {}", io_reason(&e)))?;
             if meta.is_dir() {
                 return Err(format!("cannot read {path}: it is a directory"));
             }
@@ -32,12 +33,15 @@ pub fn read_input(arg: Option<&str>, limit: u64) -> Result<Vec<u8>, String> {
                     meta.len()
                 ));
             }
-            let file = std::fs::File::open(p).map_err(|e| format!("cannot read {path}: {}", io_reason(&e)))?;
+            let file = std::fs::File::open(p)
+                .map_err(|e| format!("cannot read {path}: {}", io_reason(&e)))?;
             file.take(limit + 1)
                 .read_to_end(&mut buf)
                 .map_err(|e| format!("cannot read {path}: {}", io_reason(&e)))?;
             if buf.len() as u64 > limit {
-                return Err(format!("{path} grew past the limit of {limit} bytes while reading"));
+                return Err(format!(
+                    "{path} grew past the limit of {limit} bytes while reading"
+                ));
             }
         }
     }

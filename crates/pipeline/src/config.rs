@@ -159,8 +159,7 @@ impl PipelineConfig {
     pub fn load(path: &Path) -> crate::Result<Self> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| crate::Error::Config(format!("cannot read {}: {e}", path.display())))?;
-        toml::from_str(&text)
-            .map_err(|e| crate::Error::Config(format!("{}: {e}", path.display())))
+        toml::from_str(&text).map_err(|e| crate::Error::Config(format!("{}: {e}", path.display())))
     }
 
     /// `pipeline.toml` in the current directory if present, else defaults; then the
@@ -207,11 +206,7 @@ pub fn redact_url(url: &str) -> String {
             } else {
                 user.to_string()
             };
-            format!(
-                "{}://{masked}@{}",
-                &url[..scheme_end],
-                &rest[at + 1..]
-            )
+            format!("{}://{masked}@{}", &url[..scheme_end], &rest[at + 1..])
         }
         None => url.to_string(),
     }

@@ -30,21 +30,19 @@ pub struct AppState {
     pipeline: Pipeline,
     token: Option<Arc<str>>,
     timeout: Duration,
-    metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
 }
 
 impl AppState {
     /// State for a pipeline with the server's policy.
-    pub fn new(
-        pipeline: Pipeline,
-        config: &ServerConfig,
-        metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
-    ) -> Self {
+    pub fn new(pipeline: Pipeline, config: &ServerConfig) -> Self {
         AppState {
             pipeline,
-            token: config.token.as_deref().map(Arc::from),
+            token: config
+                .token
+                .as_deref()
+                .filter(|t| !t.is_empty())
+                .map(Arc::from),
             timeout: Duration::from_millis(config.request_timeout_ms.max(1)),
-            metrics,
         }
     }
 }
@@ -70,10 +68,10 @@ impl IntoResponse for ApiError {
 impl From<Error> for ApiError {
     fn from(e: Error) -> Self {
         let status = match &e {
-            Error::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
+            Error::Overloaded(_) => StatusCode::SERVICE_UNAVAILABLE,
             Error::Forbidden(_) => StatusCode::FORBIDDEN,
             Error::Invalid(_) | Error::Config(_) => StatusCode::BAD_REQUEST,
-            Error::DeadlineExceeded => StatusCode::GATEWAY_TIMEOUT,
+            Error::DeadlineExceeded(_) => StatusCode::GATEWAY_TIMEOUT,
             Error::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         };
@@ -99,7 +97,10 @@ fn authorize(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
         .map(str::trim);
     match given {
         Some(g) if constant_time_eq(g.as_bytes(), token.as_bytes()) => Ok(()),
-        Some(_) => Err(ApiError(StatusCode::UNAUTHORIZED, "invalid bearer token".into())),
+        Some(_) => Err(ApiError(
+            StatusCode::UNAUTHORIZED,
+            "invalid bearer token".into(),
+        )),
         None => Err(ApiError(
             StatusCode::UNAUTHORIZED,
             "missing `Authorization: Bearer <token>` header".into(),
@@ -115,7 +116,10 @@ async fn with_timeout<T>(
         Ok(r) => r.map_err(ApiError::from),
         Err(_) => Err(ApiError(
             StatusCode::GATEWAY_TIMEOUT,
-            format!("request exceeded the {} ms timeout", state.timeout.as_millis()),
+            format!(
+                "request exceeded the {} ms timeout",
+                state.timeout.as_millis()
+            ),
         )),
     }
 }
@@ -154,7 +158,9 @@ async fn scan(
     let b: ScanBody = json_body(&body)?;
     let pipeline = state.pipeline.clone();
     let out = with_timeout(&state, async move {
-        pipeline.scan_text(&b.text, b.path.as_deref().unwrap_or("-")).await
+        pipeline
+            .scan_text(&b.text, b.path.as_deref().unwrap_or("-"))
+            .await
     })
     .await?;
     Ok(Json(out))
@@ -177,30 +183,29 @@ async fn redact(
     let b: RedactBody = json_body(&body)?;
     let pipeline = state.pipeline.clone();
     let out = with_timeout(&state, async move {
-        pipeline.redact_text(&b.text, b.mode.as_deref().unwrap_or("mask")).await
+        pipeline
+            .redact_text(&b.text, b.mode.as_deref().unwrap_or("mask"))
+            .await
     })
     .await?;
     Ok(Json(out))
 }
 
-async fn stats(State(state): State<AppState>, headers: HeaderMap) -> Result<HttpResponse, ApiError> {
+async fn stats(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<HttpResponse, ApiError> {
     authorize(&state, &headers)?;
     Ok(Json(state.pipeline.stats()).into_response())
 }
 
-async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Result<HttpResponse, ApiError> {
+async fn metrics(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<HttpResponse, ApiError> {
     authorize(&state, &headers)?;
-    let body = state
-        .metrics
-        .as_ref()
-        .map(|h| h.render())
-        .unwrap_or_default();
-    let body = body + &state.pipeline.prometheus_text();
-    Ok((
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        body,
-    )
-        .into_response())
+    let body = state.pipeline.prometheus_text();
+    Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response())
 }
 
 async fn healthz(State(state): State<AppState>) -> HttpResponse {
@@ -244,21 +249,29 @@ pub async fn serve(pipeline: Pipeline, config: ServerConfig) -> crate::Result<()
         .parse()
         .map_err(|e| Error::Config(format!("bad listen address `{}`: {e}", config.listen)))?;
     check_exposure(&addr, &config)?;
-    let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
-        .install_recorder()
-        .ok();
-    let state = AppState::new(pipeline.clone(), &config, metrics);
-    let app = router(state, config.body_limit);
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| Error::Config(format!("cannot listen on {addr}: {e}")))?;
+    serve_listener(listener, pipeline, config, shutdown_signal()).await
+}
+
+/// Serves on `listener` until `shutdown` completes, then drains in-flight requests and shuts
+/// the pipeline down (tests and embedders pass their own listener and signal).
+pub async fn serve_listener(
+    listener: tokio::net::TcpListener,
+    pipeline: Pipeline,
+    config: ServerConfig,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> crate::Result<()> {
     let local = listener
         .local_addr()
         .map_err(|e| Error::Config(format!("cannot read the bound address: {e}")))?;
+    check_exposure(&local, &config)?;
+    let state = AppState::new(pipeline.clone(), &config);
+    let app = router(state, config.body_limit);
     tracing::info!(%local, "pipeline service listening");
-    eprintln!("pipeline: serving on http://{local}");
     axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
+        .with_graceful_shutdown(shutdown)
         .await
         .map_err(|e| Error::Io(format!("server error: {e}")))?;
     pipeline
