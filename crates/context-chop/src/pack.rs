@@ -352,23 +352,28 @@ pub fn render(selection: &Selection, tokenizer: &Tokenizer) -> Pack {
     let mut dropped = 0usize;
     loop {
         let (open, close) = frame(format, outline);
+        // Every block starts and ends where the BPE pre-tokenizer must split (a block ends in
+        // punctuation plus newlines, the next starts with punctuation), so the pack's count is
+        // the sum of its parts' counts; the tests check this against a count of the whole text.
+        let mut used = tokenizer.count(&open) + tokenizer.count(&close);
         let mut text = open;
         let mut chunks = Vec::new();
         let mut first = true;
         for (c, _) in selection.chunks.iter().zip(&keep).filter(|(_, k)| **k) {
             let b = block(format, c, first);
             first = false;
+            let tokens = tokenizer.count(&b);
+            used += tokens;
             chunks.push(PackChunk {
                 path: c.path.clone(),
                 start_line: c.start_line,
                 end_line: c.end_line,
                 score: c.score,
-                tokens: tokenizer.count(&b),
+                tokens,
             });
             text.push_str(&b);
         }
         text.push_str(&close);
-        let used = tokenizer.count(&text);
         if used <= budget {
             return Pack {
                 text,
@@ -480,6 +485,15 @@ impl Index {
         Ok(render(&sel, &tokenizer))
     }
 
+    /// The text of file `f` when it still has the contents that were indexed.
+    fn current_text(&self, f: u32) -> Option<String> {
+        let file = self.files.get(f as usize)?;
+        match read_source(&self.root.join(&file.path)) {
+            Ok((Source::Text(t), hash)) if *hash.as_bytes() == file.hash => Some(t),
+            _ => None,
+        }
+    }
+
     /// [`Index::select`] with a tokenizer the caller already has.
     pub fn select_with(&self, query: &Query, opts: &SelectOptions, tok: &Tokenizer) -> Selection {
         let format = opts.format;
@@ -510,7 +524,6 @@ impl Index {
         let mut texts: HashMap<u32, Option<String>> = HashMap::new();
         let mut chosen: HashMap<u32, BTreeSet<u32>> = HashMap::new();
         let mut best_score: HashMap<(u32, u32), f32> = HashMap::new();
-        let mut block_cost: HashMap<(u32, u32, u32), usize> = HashMap::new();
         let mut skipped: Vec<(u32, u32, f32)> = Vec::new();
         let mk = |index: &Index,
                   f: u32,
@@ -532,13 +545,48 @@ impl Index {
                 text: body.to_string(),
             })
         };
-        let mut cost_of = |index: &Index, f: u32, a: u32, b: u32, text: &str| -> usize {
-            *block_cost.entry((f, a, b)).or_insert_with(|| {
-                mk(index, f, a, b, text, 0.0)
-                    .map(|c| tok.count(&block(format, &c, false)))
-                    .unwrap_or(usize::MAX / 4)
-            })
+        // Exact tokens of a chunk's text inside a block, and of a block's header and fence:
+        // each chunk's text is counted once; a merged block is costed from its parts plus two
+        // tokens per seam (a seam may change how whitespace splits), so the estimate is never
+        // below the real count that `render` makes.
+        let mut text_tokens: HashMap<(u32, u32), usize> = HashMap::new();
+        let overhead = |c: &SelectedChunk| -> usize {
+            let mut e = c.clone();
+            e.text = String::new();
+            tok.count(&block(format, &e, false))
         };
+        let mut cost_of = |index: &Index, f: u32, a: u32, b: u32, text: &str| -> usize {
+            let head = (|| {
+                let file = index.files.get(f as usize)?;
+                let (ca, cb) = (file.chunks.get(a as usize)?, file.chunks.get(b as usize)?);
+                Some(SelectedChunk {
+                    path: file.path.clone(),
+                    start_line: ca.start_line,
+                    end_line: cb.end_line,
+                    score: 0.0,
+                    language: fence_language(lang_of(file.lang), &file.path),
+                    text: String::new(),
+                })
+            })();
+            let Some(head) = head else {
+                return usize::MAX / 4;
+            };
+            let mut total = overhead(&head) + 2 * (b - a) as usize;
+            for k in a..=b {
+                let t = *text_tokens.entry((f, k)).or_insert_with(|| {
+                    match mk(index, f, k, k, text, 0.0) {
+                        Some(c) => {
+                            let all = tok.count(&block(format, &c, false));
+                            all.saturating_sub(overhead(&c))
+                        }
+                        None => usize::MAX / 8,
+                    }
+                });
+                total = total.saturating_add(t);
+            }
+            total
+        };
+        let mut misses = 0usize;
         for h in &hits {
             if budget.saturating_sub(used) < 16 {
                 break;
@@ -552,13 +600,18 @@ impl Index {
             if file.kind == FileKind::Binary {
                 continue;
             }
-            let text = texts.entry(f).or_insert_with(|| {
-                let abs = self.root.join(&file.path);
-                match read_source(&abs) {
-                    Ok((Source::Text(t), hash)) if *hash.as_bytes() == file.hash => Some(t),
-                    _ => None,
+            // Cheap early skip: the stored estimate says it cannot fit (the estimate is within
+            // about 30% of the exact count), or too many in a row did not fit.
+            let est = file.chunks.get(k as usize).map(|c| c.tokens).unwrap_or(0) as f32;
+            if est * 0.7 > budget.saturating_sub(used) as f32 {
+                skipped.push((f, k, h.score));
+                misses += 1;
+                if misses > 200 {
+                    break;
                 }
-            });
+                continue;
+            }
+            let text = texts.entry(f).or_insert_with(|| self.current_text(f));
             let Some(text) = text.as_deref() else {
                 continue;
             };
@@ -589,8 +642,13 @@ impl Index {
             let delta = new_cost.saturating_sub(old_cost);
             if used + delta > budget {
                 skipped.push((f, k, h.score));
+                misses += 1;
+                if misses > 48 {
+                    break;
+                }
                 continue;
             }
+            misses = 0;
             used += delta;
             set.insert(k);
             best_score.insert((f, k), h.score);
@@ -621,7 +679,7 @@ impl Index {
                 if near || set.is_some_and(|s| s.len() >= opts.max_chunks_per_file) {
                     continue;
                 }
-                let Some(Some(text)) = texts.get(&f) else {
+                let Some(text) = texts.entry(f).or_insert_with(|| self.current_text(f)) else {
                     continue;
                 };
                 let Some(full) = mk(self, f, k, k, text, score) else {

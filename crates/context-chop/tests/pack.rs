@@ -76,8 +76,9 @@ fn uses_at_least_90_percent_when_material_exists() {
             assert!(pack.tokens_used <= budget);
             assert!(
                 pack.tokens_used * 10 >= budget * 9,
-                "{fmt} {budget}: {}",
-                pack.tokens_used
+                "{fmt} {budget}: {} {:?}",
+                pack.tokens_used,
+                pack.chunks
             );
         }
     }
