@@ -13,6 +13,7 @@ use std::process::ExitCode;
 mod bench;
 mod charts;
 mod ci;
+mod eval_context;
 mod release;
 mod services;
 mod tidy;
@@ -42,6 +43,7 @@ fn main() -> ExitCode {
         "ci" => ci::run(rest),
         "services" => services::run(rest),
         "bench" => bench::run(rest),
+        "eval-context" => eval_context::run(rest),
         "release-check" => release::run(rest),
         "tidy" => tidy::run(),
         "-h" | "--help" | "help" => {
