@@ -10,106 +10,128 @@ pub fn is_placeholder(secret: &[u8]) -> bool {
     if secret.is_empty() {
         return true;
     }
-    let lower: Vec<u8> = secret.iter().map(u8::to_ascii_lowercase).collect();
-    const WORDS: &[&[u8]] = &[
-        b"example",
-        b"xxxx",
-        b"****",
-        b"....",
-        b"${",
-        b"{{",
-        b"}}",
-        b"$(",
-        b"%(",
-        b"<",
-        b">",
-        b"changeme",
-        b"change_me",
-        b"change-me",
-        b"changeit",
-        b"your_",
-        b"your-",
-        b"yourkey",
-        b"yourtoken",
-        b"yoursecret",
-        b"placeholder",
-        b"dummy",
-        b"redacted",
-        b"replace_me",
-        b"replaceme",
-        b"replace-me",
-        b"insert_",
-        b"insert-",
-        b"sample",
-        b"fake_",
-        b"fake-",
-        b"fakekey",
-        b"faketoken",
-        b"not_a_real",
-        b"not-a-real",
-        b"notreal",
-        b"abcdefghij",
-        b"bcdefghijk",
-        b"qwertyuiop",
-        b"put_your",
-        b"put-your",
-        b"_here",
-        b"-here",
-        b"todo",
-        b"fixme",
-        b"lorem",
-        b"ipsum",
-        b"mysecret",
-        b"my-secret",
-        b"my_secret",
-        b"secretkey123",
-        b"password123",
-        b"hunter2",
-        b"foobar",
-        b"0000000000",
-    ];
-    if WORDS
-        .iter()
-        .any(|w| memchr::memmem::find(&lower, w).is_some())
-    {
+    let mut small = [0u8; 256];
+    let lower: &[u8] = if secret.len() <= small.len() {
+        for (d, s) in small.iter_mut().zip(secret) {
+            *d = s.to_ascii_lowercase();
+        }
+        &small[..secret.len()]
+    } else {
+        return placeholder_words()
+            .find_iter(&secret.to_ascii_lowercase())
+            .next()
+            .is_some()
+            || low_variety(secret);
+    };
+    if placeholder_words().find_iter(lower).next().is_some() {
         return true;
     }
-    const EXACT: &[&[u8]] = &[
-        b"password",
-        b"passwd",
-        b"pass",
-        b"secret",
-        b"token",
-        b"apikey",
-        b"api_key",
-        b"username",
-        b"user",
-        b"admin",
-        b"root",
-        b"test",
-        b"testing",
-        b"postgres",
-        b"mysql",
-        b"guest",
-        b"default",
-        b"none",
-        b"null",
-        b"undefined",
-        b"string",
-        b"value",
-        b"true",
-        b"false",
-        b"pwd",
-        b"mypassword",
-        b"letmein",
-        b"secret123",
-        b"s3cr3t",
-    ];
-    if EXACT.contains(&lower.as_slice()) {
+    if EXACT.contains(&lower) {
         return true;
     }
     low_variety(secret)
 }
+
+/// One automaton over the placeholder words, built once (a constant table).
+fn placeholder_words() -> &'static daachorse::DoubleArrayAhoCorasick<u32> {
+    static AC: std::sync::OnceLock<daachorse::DoubleArrayAhoCorasick<u32>> =
+        std::sync::OnceLock::new();
+    AC.get_or_init(|| match daachorse::DoubleArrayAhoCorasick::new(WORDS) {
+        Ok(a) => a,
+        // WORDS are distinct non-empty literals; the unit tests build this automaton.
+        Err(e) => panic!("placeholder automaton: {e}"),
+    })
+}
+
+const WORDS: &[&[u8]] = &[
+    b"example",
+    b"xxxx",
+    b"****",
+    b"....",
+    b"${",
+    b"{{",
+    b"}}",
+    b"$(",
+    b"%(",
+    b"<",
+    b">",
+    b"changeme",
+    b"change_me",
+    b"change-me",
+    b"changeit",
+    b"your_",
+    b"your-",
+    b"yourkey",
+    b"yourtoken",
+    b"yoursecret",
+    b"placeholder",
+    b"dummy",
+    b"redacted",
+    b"replace_me",
+    b"replaceme",
+    b"replace-me",
+    b"insert_",
+    b"insert-",
+    b"sample",
+    b"fake_",
+    b"fake-",
+    b"fakekey",
+    b"faketoken",
+    b"not_a_real",
+    b"not-a-real",
+    b"notreal",
+    b"abcdefghij",
+    b"bcdefghijk",
+    b"qwertyuiop",
+    b"put_your",
+    b"put-your",
+    b"_here",
+    b"-here",
+    b"todo",
+    b"fixme",
+    b"lorem",
+    b"ipsum",
+    b"mysecret",
+    b"my-secret",
+    b"my_secret",
+    b"secretkey123",
+    b"password123",
+    b"hunter2",
+    b"foobar",
+    b"0000000000",
+];
+
+const EXACT: &[&[u8]] = &[
+    b"password",
+    b"passwd",
+    b"pass",
+    b"secret",
+    b"token",
+    b"apikey",
+    b"api_key",
+    b"username",
+    b"user",
+    b"admin",
+    b"root",
+    b"test",
+    b"testing",
+    b"postgres",
+    b"mysql",
+    b"guest",
+    b"default",
+    b"none",
+    b"null",
+    b"undefined",
+    b"string",
+    b"value",
+    b"true",
+    b"false",
+    b"pwd",
+    b"mypassword",
+    b"letmein",
+    b"secret123",
+    b"s3cr3t",
+];
 
 /// Mostly one repeated character, or very few distinct characters for the length.
 fn low_variety(s: &[u8]) -> bool {

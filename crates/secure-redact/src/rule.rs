@@ -50,6 +50,84 @@ pub struct Rule {
     /// Built-in placeholder allowlist applies (default true).
     #[serde(default = "yes")]
     pub placeholders: bool,
+    /// A cheap test of the bytes around a keyword hit that must pass before the window is
+    /// verified (skips most hits of common words like `key` in code).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hit_check: Option<HitCheck>,
+    /// When set to `k`, every match starts `k` bytes or fewer before a keyword hit: the pattern
+    /// is then run anchored at `hit - k` (fast: non-matching hits die within a few bytes)
+    /// instead of over the window.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub anchor: Option<usize>,
+}
+
+/// Cheap checks run on a keyword hit before its window is verified.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum HitCheck {
+    /// An assignment operator (`=`, `:`, `=>`, `,`, `>`, ...) follows the keyword, allowing a
+    /// numeric suffix, closing quotes and spaces in between.
+    Assignment,
+    /// A `user:pass@` part follows `://` before the first `/` or space.
+    UrlUserinfo,
+    /// The `@` sits between two address characters.
+    EmailAt,
+}
+
+impl HitCheck {
+    pub(crate) fn pass(self, text: &[u8], s: usize, e: usize) -> bool {
+        match self {
+            HitCheck::Assignment => {
+                let n = text.len();
+                let mut i = e;
+                let lim = (e + 5).min(n);
+                while i < lim && matches!(text[i], b'_' | b'.' | b'-' | b'0'..=b'9') {
+                    i += 1;
+                }
+                let lim = (i + 3).min(n);
+                while i < lim && matches!(text[i], b'\\' | b'"' | b'\'' | b'`' | b']') {
+                    i += 1;
+                }
+                let lim = (i + 4).min(n);
+                while i < lim && matches!(text[i], b' ' | b'\t') {
+                    i += 1;
+                }
+                for w in [&b"string"[..], b"String", b"str"] {
+                    if text[i..].starts_with(w) {
+                        i += w.len();
+                        while i < n && matches!(text[i], b' ' | b'\t') {
+                            i += 1;
+                        }
+                        break;
+                    }
+                }
+                i < n
+                    && matches!(
+                        text[i],
+                        b'=' | b':' | b',' | b'>' | b'?' | b'.' | b'+' | b'|'
+                    )
+            }
+            HitCheck::UrlUserinfo => {
+                for &b in &text[e..(e + 256).min(text.len())] {
+                    match b {
+                        b'@' => return true,
+                        b'/' | b' ' | b'\t' | b'\n' | b'\r' | b'"' | b'\'' | b'<' | b'>' => {
+                            return false
+                        }
+                        _ => {}
+                    }
+                }
+                false
+            }
+            HitCheck::EmailAt => {
+                s > 0
+                    && e < text.len()
+                    && text[s - 1].is_ascii_alphanumeric()
+                    && text[e].is_ascii_alphanumeric()
+            }
+        }
+    }
 }
 
 fn default_level() -> Level {
@@ -80,6 +158,8 @@ impl Rule {
                 file: false,
                 window: default_window(),
                 placeholders: true,
+                hit_check: None,
+                anchor: None,
             },
         }
     }
@@ -145,6 +225,16 @@ impl RuleBuilder {
         self.rule.placeholders = on;
         self
     }
+    /// Matches start at most `k` bytes before a keyword hit (enables anchored verification).
+    pub fn anchor(mut self, k: usize) -> Self {
+        self.rule.anchor = Some(k);
+        self
+    }
+    /// Cheap check on keyword hits.
+    pub fn hit_check(mut self, c: HitCheck) -> Self {
+        self.rule.hit_check = Some(c);
+        self
+    }
     /// The rule.
     pub fn build(self) -> Rule {
         self.rule
@@ -169,6 +259,8 @@ pub fn default_rules() -> Vec<Rule> {
             file: s.file,
             window: s.window,
             placeholders: true,
+            hit_check: s.hit,
+            anchor: s.anchor(),
         })
         .collect()
 }

@@ -417,7 +417,18 @@ impl Scanner {
                     if !is_active(ri) {
                         continue;
                     }
+                    if let Some(h) = inner.rules[ri].rule.hit_check {
+                        if !h.pass(text, m.start(), m.end()) {
+                            continue;
+                        }
+                    }
                     let (back, fwd) = inner.rules[ri].rule.window;
+                    if let Some(k) = inner.rules[ri].rule.anchor {
+                        let from = m.start().saturating_sub(k);
+                        let to = m.end().saturating_add(fwd).min(text.len());
+                        self.verify_anchored(ri, text, from, to, &mut caps[ri], &mut out);
+                        continue;
+                    }
                     let ws = m.start().saturating_sub(back);
                     let mut we = m.end().saturating_add(fwd).min(text.len());
                     let tail = &text[we..(we + 256).min(text.len())];
@@ -495,6 +506,42 @@ impl Scanner {
                 break;
             }
             input.set_start(next);
+        }
+    }
+
+    fn verify_anchored(
+        &self,
+        ri: usize,
+        text: &[u8],
+        from: usize,
+        to: usize,
+        caps: &mut Option<Captures>,
+        out: &mut Vec<Raw>,
+    ) {
+        let c = &self.inner.rules[ri];
+        let caps = caps.get_or_insert_with(|| c.re.create_captures());
+        let input = Input::new(text)
+            .range(from..to)
+            .anchored(regex_automata::Anchored::Yes);
+        c.re.search_captures(&input, caps);
+        let Some(m) = caps.get_match() else {
+            return;
+        };
+        let span = c
+            .secret_group
+            .and_then(|g| caps.get_group(g))
+            .or_else(|| (1..caps.group_len()).find_map(|g| caps.get_group(g)))
+            .unwrap_or(m.span());
+        let kw = c
+            .kw_group
+            .and_then(|g| caps.get_group(g))
+            .map(|s| (s.start, s.end));
+        if self.accept(c, text, span.start, span.end, kw) {
+            out.push(Raw {
+                rule: ri,
+                start: span.start,
+                end: span.end,
+            });
         }
     }
 

@@ -11,7 +11,7 @@ pub(crate) fn rules() -> Vec<Spec> {
             r"\b(sk-(?:(?:proj|svcacct|admin)-)?[A-Za-z0-9_\-]{20,74}T3BlbkFJ[A-Za-z0-9_\-]{20,74})(?:[^A-Za-z0-9_\-]|$)")
             .pos(&["OPENAI_API_KEY=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"]),
         raw("openai-project-key", "OpenAI project / service-account key", Sensitive, &["sk-proj-", "sk-svcacct-", "sk-admin-"],
-            r"\b(sk-(?:proj|svcacct|admin)-[A-Za-z0-9_\-]{58,200})(?:[^A-Za-z0-9_\-]|$)").ent(4.0)
+            r"\b(sk-(?:proj|svcacct|admin)-[A-Za-z0-9_\-]{58,})(?:[^A-Za-z0-9_\-]|$)").ent(4.0)
             .pos(&["sk-proj-q8Rz3kLm9Vt2Xw7Yp4Bn6Cd1Ef5Gh0Jk2Lm4No6Pq8Rz3kLm9Vt2Xw7Yp4Bn6Cd1Ef5Gh0Jk2Lm4No6P"]),
         raw("anthropic-api-key", "Anthropic API key", Classified, &["sk-ant-api03-"], r"\b(sk-ant-api03-[A-Za-z0-9_\-]{93}AA)(?:[^A-Za-z0-9_\-]|$)")
             .pos(&["sk-ant-api03-abc123xyz-456def789ghij-klmnopqrstuvwx-3456yza789bcde-1234fghijklmnopby56aaaogaopaaaabc123xyzAA"])

@@ -14,17 +14,19 @@ pub(crate) fn rules() -> Vec<Spec> {
         ctx("aws-secret-key", "AWS secret access key assigned in context", Classified,
             &["secret_access_key", "secretaccesskey", "secret-access-key", "aws_secret", "awssecret", "aws_sak"],
             r"(?:aws)?[_.\-]?(?:secret[_.\-]?access[_.\-]?key|secret[_.\-]?key|sak)", r"[A-Za-z0-9/+]{40}").ent(3.5)
+            .no_anchor()
             .pos(&["aws_secret_access_key = \"q8Rz3kLm9Vt2Xw7Yp4Bn6Cd1Ef5Gh0Jk2Lm4No6P\""])
             .neg(&["aws_secret_access_key = \"wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\""]),
         ctx("aws-session-token", "AWS temporary session token", Sensitive, &["session_token", "sessiontoken", "session-token", "security_token"],
-            r"(?:aws)?[_.\-]?(?:session|security)[_.\-]?token", r"[A-Za-z0-9/+=]{100,1200}").ent(4.0)
+            r"(?:aws)?[_.\-]?(?:session|security)[_.\-]?token", r"[A-Za-z0-9/+=]{100,}").ent(4.0)
+            .no_anchor()
             .pos(&["aws_session_token = IQoJb3JpZ2luX2VjEHQaCXVzLWVhc3QtMSJHMEUCIQDm7kL9vA3bX2cY8dQ1fR4gH6jK0lM5nP7sT9uW2xZ3yAIgZ5b8C1d4E7f0G3h6J9k2L5m8N1p4Q7r0S3t6U9v2W5x8Y1z4"]),
         raw("aws-bedrock-api-key", "Amazon Bedrock long-lived API key", Classified, &["absk"],
-            r"\b(ABSKQmVkcm9ja0FQSUtleS[A-Za-z0-9+/]{80,300}={0,2})").ent(3.5)
+            r"\b(ABSKQmVkcm9ja0FQSUtleS[A-Za-z0-9+/]{80,}={0,2})").ent(3.5)
             .pos(&["key = ABSKQmVkcm9ja0FQSUtleS1hY2Nlc3Mta2V5LTEyMzQ1Njc4OTA6bW9yZS1yYW5kb20tYnl0ZXMtYmFzZTY0LXN0dWZmLXE4UnozaypMbTlWdDJYdzdZcDRCbjZDZDFFZjVHaDBKaw=="])
             .neg(&["ABSKQmVkcm9ja0FQSUtleS1EXAMPLEEXAMPLEEXAMPLEEXAMPLEEXAMPLEEXAMPLEEXAMPLEEXAMPLEEXAMPLEEXAMPLEEXAMPLEEXAMPLEEXAMPLEEXAMPLEEXAMPLEEXAMPLE"]),
         raw("aws-bedrock-short-lived-key", "Amazon Bedrock short-lived API key", Sensitive, &["bedrock-api-key-"],
-            r"\b(bedrock-api-key-YmVkcm9jay5hbWF6b25hd3MuY29t[A-Za-z0-9+/=%&_\-]{0,4000})")
+            r"\b(bedrock-api-key-YmVkcm9jay5hbWF6b25hd3MuY29t[A-Za-z0-9+/=%&_\-]*)")
             .pos(&["token: bedrock-api-key-YmVkcm9jay5hbWF6b25hd3MuY29tLz9BY3Rpb249Q2FsbFdpdGhCZWFyZXJUb2tlbg=="]),
         raw("aws-mws-key", "Amazon MWS auth token", Sensitive, &["amzn.mws."],
             r"(amzn\.mws\.[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})")
@@ -42,7 +44,7 @@ pub(crate) fn rules() -> Vec<Spec> {
             r"\b(GOCSPX-[A-Za-z0-9_\-]{28})(?:[^A-Za-z0-9_\-]|$)")
             .pos(&["client_secret=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"]),
         raw("gcp-oauth-access-token", "Google OAuth access token", Sensitive, &["ya29."],
-            r"\b(ya29\.[0-9A-Za-z_\-]{30,300})").ent(3.5)
+            r"\b(ya29\.[0-9A-Za-z_\-]{30,})").ent(3.5)
             .pos(&["Authorization: Bearer ya29.a0AfH6SMBx3kLq9Zx7Vb2Nm4Pq9Rt6Yw1Ue5Io3AbCdEf"]),
         raw("azure-storage-key", "Azure storage account key / connection string", Classified, &["accountkey"],
             r"(?i:AccountKey)\s*=\s*([A-Za-z0-9+/]{86}==)")
@@ -51,7 +53,7 @@ pub(crate) fn rules() -> Vec<Spec> {
             r"(?i:SharedAccessKey)=([A-Za-z0-9+/]{42,44}=)")
             .pos(&["Endpoint=sb://acme.servicebus.windows.net/;SharedAccessKeyName=Root;SharedAccessKey=q8Rz3kLm9Vt2Xw7Yp4Bn6Cd1Ef5Gh0Jk2Lm4No6Pq8R="]),
         raw("azure-sas-token", "Azure shared access signature", Sensitive, &["sig="],
-            r"[?&]sv=\d{4}-\d{2}-\d{2}[^\s'\x22<>]{0,300}?[?&]sig=([A-Za-z0-9%+/]{30,120}(?:%3D|=){0,2})")
+            r"[?&]sv=\d{4}-\d{2}-\d{2}[^\s'\x22<>]*?[?&]sig=([A-Za-z0-9%+/]{30,120}(?:%3D|=){0,2})")
             .pos(&["https://acme.blob.core.windows.net/c?sv=2021-06-08&ss=b&srt=o&sp=r&se=2030-01-01&sig=q8Rz3kLm9Vt2Xw7Yp4Bn6Cd1Ef5Gh0Jk2Lm4No6P%3D"]),
         raw("azure-ad-client-secret", "Microsoft Entra ID (Azure AD) client secret", Sensitive, &["q~"],
             r"(?:^|[^A-Za-z0-9_~.\-])([A-Za-z0-9_~.\-]{3}\dQ~[A-Za-z0-9_~.\-]{31,34})(?:[^A-Za-z0-9_~.\-]|$)").ent(3.0)
@@ -122,9 +124,9 @@ pub(crate) fn rules() -> Vec<Spec> {
             .pos(&["VAULT_TOKEN=s.8Ui8cEyaTlZ5kIJxDwvDIBpj", "hvs.CAESIP2jTxc9S2K7Z6CtcFWQv7-044m_oSsxnPE1H3nF89l3GiYKHGh2cy5sQmlIZVNyTWJNcDRsYWJpQjlhYjVlb1cQh6PL8wEYAg"])
             .neg(&["s.xxxxxxxxxxxxxxxxxxxxxxxx", "s.AcceptanceTimeoutSeconds "]),
         raw("vault-service-token-context", "HashiCorp Vault legacy token in a token assignment", Sensitive, &["token"],
-            r"(?i:token)[\x22'`]?\s*[:=]\s*[\x22'`]?(s\.[A-Za-z0-9]{24})\b").val(Mixed).ent(3.5)
+            r"(?i:token)[\x22'`]?\s*[:=]\s*[\x22'`]?(s\.[A-Za-z0-9]{24})\b").val(Mixed).ent(3.5).hit(crate::HitCheck::Assignment)
             .pos(&["token: s.ZC9Ecf4M5g9o34Q6RkzGsj0z"]),
-        raw("vault-batch-token", "HashiCorp Vault batch token", Sensitive, &["hvb."], r"\b(hvb\.[A-Za-z0-9_\-]{138,300})")
+        raw("vault-batch-token", "HashiCorp Vault batch token", Sensitive, &["hvb."], r"\b(hvb\.[A-Za-z0-9_\-]{138,})")
             .pos(&["hvb.joah0-14rf5r1n38cfz8decqlm7gbk7j0ocrs9ofji96vbbho2bjubyogxna884qmfkoea5sokt6s7idaws6uuk2nfktpomng9jax-rlx69d-o4ake5u5t-0f1rlxq1ot4agxk84ny"]),
         raw("pulumi-api-token", "Pulumi access token", Sensitive, &["pul-"], r"\b(pul-[a-f0-9]{40})\b")
             .pos(&["PULUMI_ACCESS_TOKEN=pul-b3e0d12f5d9b696648d257cc4490d9336a16171c"]),
@@ -132,7 +134,7 @@ pub(crate) fn rules() -> Vec<Spec> {
             r"\b(dp\.(?:pt|st|sa|ct|scim)\.[A-Za-z0-9]{40,44})\b")
             .pos(&["DOPPLER_TOKEN=dp.pt.gxkj6h56qxufoj4tvlb5ss7ndllxpumd94ohycleck8"]),
         raw("kubernetes-secret-yaml", "Kubernetes Secret manifest with data values", Sensitive, &["kind:"],
-            r"(?s)(?i:kind:\s*[\x22']?secret[\x22']?)[ \t]*\r?\n(?:.{0,800}?\n)?[ \t]*(?:data|stringData):[ \t]*\n(?:[ \t]*#[^\n]*\n)*[ \t]+[\w.\-]+:[ \t]*(?:\|[\-+]?[ \t]*\n[ \t]+)?[\x22']?([A-Za-z0-9+/]{4,}={0,2})[\x22']?|(?s)\n?[ \t]*(?:data|stringData):[ \t]*\n(?:[ \t]*#[^\n]*\n)*[ \t]+[\w.\-]+:[ \t]*(?:\|[\-+]?[ \t]*\n[ \t]+)?[\x22']?([A-Za-z0-9+/]{4,}={0,2})[\x22']?[ \t]*\n.{0,800}?(?i:kind:\s*[\x22']?secret[\x22']?)(?:\s|$)")
+            r"(?s)(?i:kind:\s*[\x22']?secret[\x22']?)[ \t]*\r?\n(?:.*?\n)?[ \t]*(?:data|stringData):[ \t]*\n(?:[ \t]*#[^\n]*\n)*[ \t]+[\w.\-]+:[ \t]*(?:\|[\-+]?[ \t]*\n[ \t]+)?[\x22']?([A-Za-z0-9+/]{4,}={0,2})[\x22']?|(?s)\n?[ \t]*(?:data|stringData):[ \t]*\n(?:[ \t]*#[^\n]*\n)*[ \t]+[\w.\-]+:[ \t]*(?:\|[\-+]?[ \t]*\n[ \t]+)?[\x22']?([A-Za-z0-9+/]{4,}={0,2})[\x22']?[ \t]*\n.*?(?i:kind:\s*[\x22']?secret[\x22']?)(?:\s|$)")
             .path(r"(?i)\.ya?ml$").win(1024, 1024),
     ]
 }

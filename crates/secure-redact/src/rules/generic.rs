@@ -8,8 +8,8 @@ use crate::Level::Sensitive;
 pub(crate) fn rules() -> Vec<Spec> {
     vec![
         raw("generic-api-key", "High-entropy value assigned to a secret-named identifier (password, secret, token, api_key, ...)", Sensitive,
-            &["key", "token", "secret", "passw", "pwd", "credential", "auth", "passphrase"], GENERIC)
-            .generic().win(64, 320)
+            &["key", "token", "secret", "password", "passwd", "pwd", "credential", "credentials", "auth", "passphrase"], GENERIC)
+            .generic().win(64, 320).hit(crate::HitCheck::Assignment)
             .pos(&["genericToken = \"Zf3D0LXCM3EIMbgJpUNnkRtOfOueHznB\"", "{\"config.ini\": \"MY_TOKEN=eprhly7eq5wx7kjhgi2fc85c\\nX=1\"}",
                    "db_password: 'Tr0ub4dor-x9Qm2'", "<apiKey>\n    q8Rz3kLm9Vt2Xw7Yp4Bn\n</apiKey>", "System.setProperty(\"APP_SECRET\", \"q8Rz3kLm9Vt2Xw7Yp4Bn\")",
                    "some_api_token_123 = \"7ajYBc3d0Sm5pTlrbB8MurKPwWYLeqMCZFVZMMJPCWNxfLSeTjFRBKaiLJXN\""])
@@ -23,5 +23,5 @@ pub(crate) fn rules() -> Vec<Spec> {
 const GENERIC: &str = concat!(
     r#"(?i:(?P<kw>api[_.\-]?key|apikey|api[_.\-]?token|api[_.\-]?secret|access[_.\-]?key|access[_.\-]?token|auth[_.\-]?token|auth[_.\-]?key|secret[_.\-]?key|client[_.\-]?secret|private[_.\-]?key|signing[_.\-]?key|encryption[_.\-]?key|master[_.\-]?key|refresh[_.\-]?token|bearer[_.\-]?token|session[_.\-]?token|secret|token|passw(?:or)?d|passwd|passphrase|pwd|credentials?|key|auth)(?:[_.\-]?\d{1,4})?)"#,
     r#"(?:\\?["'`])?\]?(?:[ \t]+(?:string|str|String))?[ \t]{0,4}(?:=>|:{1,3}=|[?.+|]=|=|:|["']\s*,|>\s{0,16})[ \t]{0,8}(?:\\?["'`])?[ \t]{0,4}"#,
-    r#"(?P<secret>[A-Za-z0-9_\-+/=.~]{8,200})(?:\\?["'`\s;,)<\]}\\]|$)"#
+    r#"(?P<secret>[A-Za-z0-9_\-+/=.~]{8,})(?:\\?["'`\s;,)<\]}\\]|$)"#
 );

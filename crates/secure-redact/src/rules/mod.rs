@@ -53,6 +53,8 @@ pub(crate) struct Spec {
     pub allow: &'static [&'static str],
     pub generic: bool,
     pub file: bool,
+    pub hit: Option<crate::HitCheck>,
+    pub no_anchor: bool,
     pub window: (usize, usize),
     pub pos: &'static [&'static str],
     pub neg: &'static [&'static str],
@@ -88,6 +90,8 @@ impl Spec {
             allow: &[],
             generic: false,
             file: false,
+            hit: None,
+            no_anchor: false,
             window: (64, 320),
             pos: &[],
             neg: &[],
@@ -111,6 +115,33 @@ impl Spec {
     }
     pub(crate) fn generic(mut self) -> Self {
         self.generic = true;
+        self
+    }
+    /// The keyword may sit in the middle of a match: verify over windows.
+    pub(crate) fn no_anchor(mut self) -> Self {
+        self.no_anchor = true;
+        self
+    }
+    /// Where matches start relative to a keyword hit, when that is fixed.
+    pub(crate) fn anchor(&self) -> Option<usize> {
+        if self.no_anchor || self.keywords.is_empty() {
+            return None;
+        }
+        match &self.pat {
+            Pat::Ctx { .. } => Some(1),
+            Pat::Raw(p) => {
+                let body = p.strip_prefix("(?i)").unwrap_or(p);
+                let lit = body.strip_prefix(r"\b(")?;
+                let lit = lit.to_ascii_lowercase().replace('\\', "");
+                self.keywords
+                    .iter()
+                    .all(|k| lit.starts_with(k))
+                    .then_some(0)
+            }
+        }
+    }
+    pub(crate) fn hit(mut self, h: crate::HitCheck) -> Self {
+        self.hit = Some(h);
         self
     }
     pub(crate) fn file(mut self) -> Self {

@@ -24,7 +24,7 @@ pub(crate) fn rules() -> Vec<Spec> {
             .pos(&["PAYPAL_CLIENT_SECRET=H6yO4GFQRC5xLRwI0b26r08QZJi6gkfsUFRDzsLb5ER8BoFzQFm2OEQ3HdAVja76RnIChtP8HKQDLM7T"]),
         ctx("braintree-private-key", "Braintree private key", Sensitive, &["braintree"], "braintree", r"[a-f0-9]{32}")
             .pos(&["BRAINTREE_PRIVATE_KEY=3f9a1c7e2b4d6f8a0c1e3b5d7f9a2c4e"]),
-        raw("adyen-api-key", "Adyen API key", Sensitive, &["aqe"], r"\b(AQE[A-Za-z0-9]{3,6}[A-Za-z0-9+/=_\-]{100,200})\b").ent(4.0)
+        raw("adyen-api-key", "Adyen API key", Sensitive, &["aqe"], r"\b(AQE[A-Za-z0-9]{3,6}[A-Za-z0-9+/=_\-]{100,})\b").ent(4.0)
             .pos(&["ADYEN_API_KEY=AQEyhmfxK4q8Rz3kLm9Vt2Xw7Yp4Bn6Cd1Ef5Gh0Jk2Lm4No6Pq8Rz3kLm9Vt2Xw7Yp4Bn6Cd1Ef5Gh0Jk2Lm4No6Pq8Rz3kLm9Vt2Xw7Yp4Bn6Cd1Ef5Gh0"]),
         raw("razorpay-key", "Razorpay key", Sensitive, &["rzp_live_", "rzp_test_"], r"\b(rzp_(?:live|test)_[A-Za-z0-9]{14})\b")
             .pos(&["rzp_live_q8Rz3kLm9Vt2Xw"]),

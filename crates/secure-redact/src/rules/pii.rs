@@ -8,7 +8,7 @@ use crate::Validator::{Iban, Ipv4, Luhn, Phone, Ssn};
 pub(crate) fn rules() -> Vec<Spec> {
     vec![
         raw("email", "E-mail address", Internal, &["@"],
-            r"(?:^|[^A-Za-z0-9._%+\-])([A-Za-z0-9][A-Za-z0-9._%+\-]{0,63}@[A-Za-z0-9](?:[A-Za-z0-9\-]{0,62}\.)+[A-Za-z]{2,24})\b").win(72, 260)
+            r"(?:^|[^A-Za-z0-9._%+\-])([A-Za-z0-9][A-Za-z0-9._%+\-]{0,63}@[A-Za-z0-9](?:[A-Za-z0-9\-]{0,62}\.)+[A-Za-z]{2,24})\b").win(72, 260).hit(crate::HitCheck::EmailAt)
             .allow(&[r"(?i)@(?:example|test|localhost|domain|email|company)\.(?:com|org|net|io)$", r"(?i)^(?:git|noreply|no-reply|user|username|name|you|your\.?name|someone|foo|bar)@"])
             .pos(&["contact: jane.doe@acme-corp.de", "mailto:ops+alerts@mail.globex.io"])
             .neg(&["user@example.com", "git@github.com:org/repo.git", "version@1.2.3"]),

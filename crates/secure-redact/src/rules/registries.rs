@@ -10,7 +10,7 @@ pub(crate) fn rules() -> Vec<Spec> {
         raw("npm-auth-token-npmrc", "npm legacy auth token in .npmrc", Sensitive, &["_authtoken"],
             r"(?i:_authToken)\s*=\s*([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})")
             .pos(&["//registry.npmjs.org/:_authToken=3c9f1d2e-8a7b-4c6d-9e0f-1a2b3c4d5e6f"]),
-        raw("pypi-upload-token", "PyPI upload token", Sensitive, &["pypi-ageichlwas5vcmc"], r"\b(pypi-AgEIcHlwaS5vcmc[A-Za-z0-9_\-]{50,1000})")
+        raw("pypi-upload-token", "PyPI upload token", Sensitive, &["pypi-ageichlwas5vcmc"], r"\b(pypi-AgEIcHlwaS5vcmc[A-Za-z0-9_\-]{50,})")
             .pos(&["password = pypi-AgEIcHlwaS5vcmc16a1310be23eaa17b436bc9f5876e79e3727628ddbc32efe7c004c240b6a5d39"]),
         raw("crates-io-api-token", "crates.io API token", Sensitive, &["cio"], r"\b(cio[A-Za-z0-9]{32})\b").ent(3.5)
             .pos(&["CARGO_REGISTRY_TOKEN=cioq8Rz3kLm9Vt2Xw7Yp4Bn6Cd1Ef5Gh0Jk"]),

@@ -56,15 +56,15 @@ pub(crate) fn rules() -> Vec<Spec> {
         raw("sentry-user-token", "Sentry user auth token", Sensitive, &["sntryu_"], r"\b(sntryu_[a-f0-9]{64})\b")
             .pos(&["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"])
             .neg(&["sntryu_9232615a307416c06760ec0a622dd2c2fd61248a12ce91ef7a9e1fd1cc5700d"]),
-        raw("sentry-org-token", "Sentry organization auth token", Sensitive, &["sntrys_"], r"\b(sntrys_eyJ[A-Za-z0-9+/]{30,600}={0,2}_[A-Za-z0-9+/]{43})(?:[^A-Za-z0-9+/]|$)")
+        raw("sentry-org-token", "Sentry organization auth token", Sensitive, &["sntrys_"], r"\b(sntrys_eyJ[A-Za-z0-9+/]{30,}={0,2}_[A-Za-z0-9+/]{43})(?:[^A-Za-z0-9+/]|$)")
             .pos(&["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"]),
         ctx("sentry-access-token", "Sentry legacy auth token", Sensitive, &["sentry"], "sentry", r"[a-f0-9]{64}")
             .pos(&["SENTRY_AUTH_TOKEN=ba887a21f66ea15bec89baa5daa3e745ef5a490dcfafc5a1c046c1dc7a55c5c4"]),
         raw("sentry-dsn", "Sentry DSN with key", Sensitive, &["sentry.io", "ingest."], r"https://([a-f0-9]{32})@[a-z0-9.\-]*(?:sentry\.io|ingest\.[a-z.]+)/\d+")
             .pos(&["SENTRY_DSN=https://3f9a1c7e2b4d6f8a0c1e3b5d7f9a2c4e@o123456.ingest.sentry.io/1234567"]),
-        raw("grafana-api-key", "Grafana API key", Sensitive, &["eyjrijoi"], r"\b(eyJrIjoi[A-Za-z0-9]{70,400}={0,3})")
+        raw("grafana-api-key", "Grafana API key", Sensitive, &["eyjrijoi"], r"\b(eyJrIjoi[A-Za-z0-9]{70,}={0,3})")
             .pos(&["eyJrIjoi18p0c1616iroodom0zoymcf64i7nwprrv1shluq1mmds7v2wflai0vgjs4mzdmknu4an2b"]),
-        raw("grafana-cloud-api-token", "Grafana Cloud access policy token", Sensitive, &["glc_"], r"\b(glc_[A-Za-z0-9+/]{32,400}={0,3})").ent(3.0)
+        raw("grafana-cloud-api-token", "Grafana Cloud access policy token", Sensitive, &["glc_"], r"\b(glc_[A-Za-z0-9+/]{32,}={0,3})").ent(3.0)
             .pos(&["glc_eadu9avuj4q14eilpjhv13fxq0wkksxm"])
             .neg(&["API_KEY=\"glc_111111111111111111111111111111111111111111=\"", "static void GLC_CreateLightmapTextureArray(void);"]),
         raw("grafana-service-account-token", "Grafana service account token", Sensitive, &["glsa_"], r"\b(glsa_[A-Za-z0-9]{32}_[A-Fa-f0-9]{8})\b").ent(3.0)
@@ -112,7 +112,7 @@ pub(crate) fn rules() -> Vec<Spec> {
             .pos(&["dnkey-dp9rt_u8zyvri6b4kxflk4ye3p-3r768xlopvpjkx8yys3mcre3w-v97ar2mdpd6p5udz4iuwjjg=4x"]),
         ctx("dropbox-api-token", "Dropbox app key / secret", Sensitive, &["dropbox"], "dropbox", r"[A-Za-z0-9]{15}").ent(3.0)
             .pos(&["DROPBOX_APP_KEY=6wj29p5h8zaiztj"]),
-        raw("dropbox-short-lived-api-token", "Dropbox short-lived access token", Sensitive, &["sl."], r"\b(sl\.[A-Za-z0-9\-=_]{135,1400})").ent(3.5)
+        raw("dropbox-short-lived-api-token", "Dropbox short-lived access token", Sensitive, &["sl."], r"\b(sl\.[A-Za-z0-9\-=_]{135,})").ent(3.5)
             .pos(&["dropbox_api_token = \"sl.f845av29sgyido-zmjm=18k22_fw-f2m5lisy1pdw1stqt6ka_bavbx5_25ad3hw12rcymyj2-22m444ux5dtlif7tzsvg=j9rj--pv5op0swe4s5tzdxrid28gz04kfh0f5z7o\""]),
         ctx("dropbox-long-lived-api-token", "Dropbox long-lived access token", Sensitive, &["dropbox"], "dropbox", r"[A-Za-z0-9]{11}AAAAAAAAAA[A-Za-z0-9\-_=]{43}")
             .pos(&["dropbox_api_token = \"w1vc68eknw1AAAAAAAAAAd4wqnacufn=55jt4yrrl_juhf1jhvaogk1ppfgtxi4s\""]),

@@ -21,7 +21,7 @@ pub(crate) fn rules() -> Vec<Spec> {
         raw("gitlab-pat", "GitLab personal access token", Sensitive, &["glpat-"], r"\b(glpat-[A-Za-z0-9_\-]{20})(?:[^A-Za-z0-9_\-.]|$)").ent(3.0)
             .pos(&["gitlab_token: \"glpat-60ap9yb0mdwwerhx6lha\""]).neg(&["glpat-XXXXXXXXXXX-XXXXXXXX"]),
         raw("gitlab-pat-routable", "GitLab routable personal access token", Sensitive, &["glpat-"],
-            r"\b(glpat-[A-Za-z0-9_\-]{27,300}\.[0-9a-z]{2}[0-9a-z]{7})\b").ent(3.0)
+            r"\b(glpat-[A-Za-z0-9_\-]{27,}\.[0-9a-z]{2}[0-9a-z]{7})\b").ent(3.0)
             .pos(&["glpat-7m580oxrg8n0aycdd73kp8oxlff.3hlntp552"]).neg(&["glpat-xxxxxxxx-xxxxxxxxxxxxxxxxxx.xxxxxxxxx"]),
         raw("gitlab-ptt", "GitLab pipeline trigger token", Sensitive, &["glptt-"], r"\b(glptt-[a-f0-9]{40})\b").ent(3.0)
             .pos(&["glptt-583f5f16754ccd0e7a7cd623f3efcd9cc8a9136a"]),
@@ -30,7 +30,7 @@ pub(crate) fn rules() -> Vec<Spec> {
         raw("gitlab-runner-token", "GitLab runner authentication token", Sensitive, &["glrt-"], r"\b(glrt-[A-Za-z0-9_\-]{20})(?:[^A-Za-z0-9_\-.]|$)").ent(3.0)
             .pos(&["glrt-lvedu2r0b8dvs3ms1uve"]),
         raw("gitlab-runner-token-routable", "GitLab routable runner authentication token", Sensitive, &["glrt-"],
-            r"\b(glrt-t\d_[A-Za-z0-9_\-]{27,300}\.[0-9a-z]{2}[0-9a-z]{7})\b")
+            r"\b(glrt-t\d_[A-Za-z0-9_\-]{27,}\.[0-9a-z]{2}[0-9a-z]{7})\b")
             .pos(&["glrt-t7_1v4dwhcxl651pi9hllrksna12vf.f2701lht6"]),
         raw("gitlab-cicd-job-token", "GitLab CI/CD job token", Sensitive, &["glcbt-"], r"\b(glcbt-(?:[0-9a-zA-Z]{1,5}_)?[A-Za-z0-9_\-]{20})\b")
             .pos(&["glcbt-0di8v_23p8mm56t52np5dxif3a"]),
@@ -55,7 +55,7 @@ pub(crate) fn rules() -> Vec<Spec> {
         ctx("bitbucket-client-secret", "Bitbucket OAuth client secret", Sensitive, &["bitbucket"], "bitbucket", r"[A-Za-z0-9=_\-]{64}").ent(3.0)
             .pos(&["bitbucket_secret = jgxsuigax0h3zot39nq9uu78etzssdrpugtlvjuf50nj1fzgqr6ttw54ltla66lm"]),
         raw("bitbucket-app-password", "Bitbucket app password / access token", Sensitive, &["atbb", "atctt3"],
-            r"\b((?:ATBB|ATCTT3)[A-Za-z0-9_=.\-]{32,200})\b").ent(3.5)
+            r"\b((?:ATBB|ATCTT3)[A-Za-z0-9_=.\-]{32,})\b").ent(3.5)
             .pos(&["BITBUCKET_APP_PASSWORD=ATBBq8Rz3kLm9Vt2Xw7Yp4Bn6Cd1Ef5Gh0Jk2Lm4"]),
         raw("atlassian-api-token", "Atlassian (Jira / Confluence) API token", Sensitive, &["atatt3"], r"\b(ATATT3[A-Za-z0-9_\-=]{186})")
             .pos(&["ATATT3xFfGF0K3irG5tKKi-6u-wwaXQFeGwZ-IHR-hQ3CulkKtMSuteRQFfLZ6jihHThzZCg_UjnDt-4Wl_gIRf4zrZJs5JqaeuBhsfJ4W5GD6yGg3W7903gbvaxZPBjxIQQ7BgFDSkPS8oPispw4KLz56mdK-G6CIvLO6hHRrZHY0Q3tvJ6JxE=C63992E6"]),
@@ -105,6 +105,7 @@ pub(crate) fn rules() -> Vec<Spec> {
             .pos(&["TF_TOKEN_app_terraform_io=PMRCxGgcjBw56EcUngmgMsRcgizeg8Psh4487Q7j58M1cIaHZcUEqPbENqTyH5xJ8tpqXJQ4I9dOv8GZ"]),
         ctx("sidekiq-secret", "Sidekiq Pro / Enterprise credentials", Sensitive, &["contribsys"],
             r"bundle_(?:enterprise|gems)__contribsys__com|contribsys", r"[a-f0-9]{8}:[a-f0-9]{8}")
+            .no_anchor()
             .pos(&["BUNDLE_ENTERPRISE__CONTRIBSYS__COM: eecaaa62:ff3fa5f0"]),
         raw("sidekiq-sensitive-url", "Sidekiq gem source URL with credentials", Classified, &["contribsys.com"],
             r"https?://([a-f0-9]{8}:[a-f0-9]{8})@(?:gems|enterprise)\.contribsys\.com")
