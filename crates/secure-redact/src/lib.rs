@@ -62,7 +62,7 @@ pub use audit::{Action, AuditEvent, AuditSink, JsonlFileSink, MemorySink};
 pub use config::{load_baseline, Config};
 pub use level::Level;
 pub use redact::{RedactMode, Redacted, Redactor, RedactorBuilder};
-pub use rule::{default_rules, rule_categories, HitCheck, Rule, RuleBuilder};
+pub use rule::{builtin_samples, default_rules, rule_categories, HitCheck, Rule, RuleBuilder};
 pub use scanner::{default_key, Finding, Scanner, ScannerBuilder, Source};
 pub use stream::{StreamOptions, StreamSummary};
 pub use validate::{iban_ok, jwt_ok, luhn_ok, mod97, shannon_entropy, ssn_ok, Validator};

@@ -265,6 +265,15 @@ pub fn default_rules() -> Vec<Rule> {
         .collect()
 }
 
+/// The positive samples each built-in rule is tested with: `(rule id, samples)`. Handy as
+/// examples of what a rule finds, and used by the property tests.
+pub fn builtin_samples() -> Vec<(&'static str, &'static [&'static str])> {
+    crate::rules::all()
+        .into_iter()
+        .map(|s| (s.id, s.pos))
+        .collect()
+}
+
 /// Built-in rule ids grouped by family (for reports and the README).
 pub fn rule_categories() -> Vec<(&'static str, Vec<&'static str>)> {
     crate::rules::categories()
