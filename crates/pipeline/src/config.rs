@@ -72,6 +72,10 @@ pub struct PackConfig {
     pub index_dir: Option<PathBuf>,
     /// Largest file indexed, in bytes.
     pub max_file_bytes: u64,
+    /// How long an index counts as fresh after a refresh, in milliseconds: within it a request
+    /// reuses the index (and its cache key) without walking the tree again. 0 re-checks the
+    /// tree on every request.
+    pub refresh_interval_ms: u64,
 }
 
 impl Default for PackConfig {
@@ -83,6 +87,7 @@ impl Default for PackConfig {
             compression: "balanced".into(),
             index_dir: None,
             max_file_bytes: 1 << 20,
+            refresh_interval_ms: 1000,
         }
     }
 }

@@ -2,7 +2,8 @@
 //!
 //! | stage | kind | does |
 //! |---|---|---|
-//! | `prepare` | CPU | checks the request, routes it, refreshes the root's index (incremental), builds the cache key |
+//! | `prepare` | I/O | checks the request, routes it, builds the cache key when the root's index is fresh |
+//! | `index` | CPU | otherwise: refreshes the root's index (incremental: only changed files), builds the key |
 //! | `cache-lookup` | I/O | L1 -> L2 -> L3; concurrent identical misses wait for the first (single-flight) |
 //! | `select` | CPU | ranks and selects chunks under the budget |
 //! | `redact` | CPU | scans every chunk; findings above the caller's clearance become placeholders |
@@ -80,6 +81,7 @@ pub(crate) struct Work {
     key: String,
     hit: bool,
     slot: Option<Arc<IndexSlot>>,
+    root: PathBuf,
     keywords: Vec<(String, f32)>,
     selection: Option<Selection>,
     whole_tokens: usize,
@@ -166,6 +168,21 @@ impl PipelineBuilder {
     /// Worker count of the engine (0: one per core).
     pub fn workers(mut self, n: usize) -> Self {
         self.config.engine.workers = n;
+        self
+    }
+    /// Requests queued beyond this are refused at once with [`Error::Overloaded`].
+    pub fn queue_capacity(mut self, n: usize) -> Self {
+        self.config.engine.queue_capacity = n;
+        self
+    }
+    /// How long an index counts as fresh after a refresh (0: re-check the tree every request).
+    pub fn refresh_interval(mut self, interval: Duration) -> Self {
+        self.config.pack.refresh_interval_ms = interval.as_millis() as u64;
+        self
+    }
+    /// Compression level of chunks (default balanced).
+    pub fn compression(mut self, level: CompressLevel) -> Self {
+        self.config.pack.compression = level.name().to_string();
         self
     }
     /// Default budget of requests.
@@ -267,6 +284,7 @@ impl PipelineBuilder {
         }
         let engine = builder
             .stage(Prepare(inner.clone()))
+            .stage(IndexStage(inner.clone()))
             .stage(CacheLookup(inner.clone()))
             .stage(Select(inner.clone()))
             .stage(Redact(inner.clone()))
@@ -298,8 +316,11 @@ impl Pipeline {
         if let Some(ms) = request.deadline_ms {
             opts = opts.timeout(Duration::from_millis(ms.max(1)));
         }
+        let started = Instant::now();
         let work = self.engine.submit(request, opts).await?;
-        Ok(work.response)
+        let mut response = work.response;
+        response.latency_ms = started.elapsed().as_secs_f64() * 1e3;
+        Ok(response)
     }
 
     /// Runs `requests` with at most `concurrency` in flight; results in request order.
@@ -586,15 +607,17 @@ pub(crate) fn load_scanner(cfg: &PipelineConfig) -> Result<Scanner> {
 
 async fn build_cache(cfg: &PipelineConfig) -> Result<TieredCache> {
     let c = &cfg.cache;
-    let mut tc = tiered_cache::TieredConfig::default();
-    tc.memory = tiered_cache::MemoryConfig::builder()
-        .max_entries(c.l1_entries.max(1))
-        .max_bytes(c.l1_bytes.max(1))
-        .build();
     let ttl = Duration::from_secs(c.ttl_secs.max(1));
-    tc.l1_ttl = ttl;
-    tc.l2_ttl = ttl;
-    tc.l3_ttl = ttl;
+    let tc = tiered_cache::TieredConfig {
+        memory: tiered_cache::MemoryConfig::builder()
+            .max_entries(c.l1_entries.max(1))
+            .max_bytes(c.l1_bytes.max(1))
+            .build(),
+        l1_ttl: ttl,
+        l2_ttl: ttl,
+        l3_ttl: ttl,
+        ..Default::default()
+    };
     let mut b = TieredCache::builder().config(tc);
     if let Some(url) = &c.redis_url {
         let rc = tiered_cache::RedisConfig::builder()
@@ -734,6 +757,18 @@ impl Inner {
         self.indexes.entry(key).or_insert(slot).clone()
     }
 
+    /// The index version when the slot was refreshed after `arrived` or within the refresh
+    /// interval, without waiting for a refresh in progress.
+    fn fresh_version(&self, slot: &IndexSlot, arrived: Instant) -> Option<String> {
+        let interval = Duration::from_millis(self.config.pack.refresh_interval_ms);
+        let last = (*slot.refreshed_at.lock())?;
+        if last < arrived && last.elapsed() >= interval {
+            return None;
+        }
+        let guard = slot.index.try_read()?;
+        guard.as_ref().map(|ix| ix.version().to_string())
+    }
+
     /// Opens or refreshes the slot's index unless a refresh started after `arrived`.
     fn refresh(&self, slot: &IndexSlot, arrived: Instant) -> Result<String> {
         let mut last = slot.refreshed_at.lock();
@@ -806,20 +841,10 @@ fn io_reason(e: &std::io::Error) -> String {
     }
 }
 
-fn finish(mut work: Work) -> Work {
-    if let Some(t) = work.started {
-        work.response.latency_ms = t.elapsed().as_secs_f64() * 1e3;
-    }
-    work
-}
-
 struct Prepare(Arc<Inner>);
 impl Stage<Request, Work> for Prepare {
     fn name(&self) -> &str {
         "prepare"
-    }
-    fn kind(&self) -> StageKind {
-        StageKind::Cpu
     }
     async fn process(
         &self,
@@ -833,31 +858,54 @@ impl Stage<Request, Work> for Prepare {
         let root = inner.check_request(req).map_err(stage_err)?;
         let ranking = inner.router.rank(&req.query);
         if let Some(best) = ranking.best() {
+            let keywords = best.keywords.as_slice();
             work.response.route = crate::types::RouteInfo {
                 name: ranking.route.to_string(),
                 score: best.score,
-                keywords: best
-                    .keywords
-                    .as_slice()
-                    .iter()
-                    .map(|k| k.to_string())
-                    .collect(),
+                keywords: keywords.iter().map(|k| k.to_string()).collect(),
             };
-            work.keywords = best
-                .keywords
-                .as_slice()
-                .iter()
-                .map(|k| (k.to_string(), 0.5))
-                .collect();
+            work.keywords = keywords.iter().map(|k| (k.to_string(), 0.5)).collect();
         } else {
             work.response.route.name = ranking.route.to_string();
         }
         let slot = inner.slot(root.clone(), &req.extensions);
-        let version = inner.refresh(&slot, arrived).map_err(stage_err)?;
-        work.key = inner.cache_key(req, &root, &version);
         work.response.request_id = req.request_id.clone();
-        work.response.index_version = version;
+        // The fast path of a warm service: an index refreshed within the refresh interval
+        // gives the cache key here, on the async side, so a hit never waits for a compute
+        // thread. Otherwise the `index` stage refreshes it on the compute pool.
+        if let Some(version) = inner.fresh_version(&slot, arrived) {
+            work.key = inner.cache_key(req, &root, &version);
+            work.response.index_version = version;
+        }
+        work.root = root;
         work.slot = Some(slot);
+        Ok(work)
+    }
+}
+
+struct IndexStage(Arc<Inner>);
+impl Stage<Request, Work> for IndexStage {
+    fn name(&self) -> &str {
+        "index"
+    }
+    fn kind(&self) -> StageKind {
+        StageKind::Cpu
+    }
+    fn should_run(&self, _: &StageContext<Request>, work: &Work) -> bool {
+        work.key.is_empty()
+    }
+    async fn process(
+        &self,
+        ctx: &StageContext<Request>,
+        mut work: Work,
+    ) -> std::result::Result<Work, BoxError> {
+        let Some(slot) = work.slot.clone() else {
+            return Err(stage_err(Error::Stage("index: prepare did not run".into())));
+        };
+        let arrived = work.started.unwrap_or_else(Instant::now);
+        let version = self.0.refresh(&slot, arrived).map_err(stage_err)?;
+        work.key = self.0.cache_key(ctx.request(), &work.root, &version);
+        work.response.index_version = version;
         Ok(work)
     }
 }
@@ -892,7 +940,7 @@ impl Stage<Request, Work> for CacheLookup {
                     hit: true,
                     ..Work::default()
                 };
-                return Ok(finish(work));
+                return Ok(work);
             }
             // Not a response of this version: recompute and overwrite.
             let _ = cache.delete(&work.key).await;
@@ -920,12 +968,12 @@ impl Stage<Request, Work> for CacheLookup {
                     resp.request_id = req.request_id.clone();
                     resp.cache_level = CacheLevel::Miss;
                     let started = work.started;
-                    return Ok(finish(Work {
+                    return Ok(Work {
                         response: resp,
                         started,
                         hit: true,
                         ..Work::default()
-                    }));
+                    });
                 }
                 None => {
                     // The leader failed; take over unless someone else already did.
@@ -1226,6 +1274,6 @@ impl Stage<Request, Work> for CacheStore {
             let _ = tx.send(Some(shared));
             self.0.flights.remove(&work.key);
         }
-        Ok(finish(work))
+        Ok(work)
     }
 }

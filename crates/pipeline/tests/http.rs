@@ -1,0 +1,201 @@
+//! The HTTP service on a loopback port: pack, scan, redact, stats, metrics, health, and the
+//! policy layers (bearer token, allowed roots, bad JSON, body limit).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use pipeline::config::ServerConfig;
+use pipeline::Pipeline;
+use std::time::Duration;
+
+const SECRET: &str = "ghp_i6ueojowig3fjl1dzvq3uhfm0ig05bkhoiz6";
+
+struct Service {
+    base: String,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<pipeline::Result<()>>,
+    _cache: tempfile::TempDir,
+}
+
+async fn start(root: &std::path::Path, token: Option<&str>) -> Service {
+    let cache = tempfile::tempdir().unwrap();
+    let p = Pipeline::builder()
+        .index_dir(cache.path())
+        .allowed_roots([root])
+        .build()
+        .await
+        .unwrap();
+    let config = ServerConfig {
+        listen: "127.0.0.1:0".into(),
+        token: token.map(str::to_string),
+        body_limit: 64 * 1024,
+        ..ServerConfig::default()
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let task = tokio::spawn(pipeline::http::serve_listener(listener, p, config, async {
+        let _ = rx.await;
+    }));
+    Service {
+        base,
+        stop: Some(tx),
+        task,
+        _cache: cache,
+    }
+}
+
+impl Service {
+    async fn stop(mut self) {
+        let _ = self.stop.take().unwrap().send(());
+        tokio::time::timeout(Duration::from_secs(10), self.task)
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+    }
+}
+
+/// A tiny HTTP/1.1 client over a TcpStream (the service is ours, so no client crate needed).
+async fn call(
+    base: &str,
+    method: &str,
+    path: &str,
+    body: &str,
+    auth: Option<&str>,
+) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = base.trim_start_matches("http://");
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let mut req = format!(
+        "{method} {path} HTTP/1.1\r\nhost: {addr}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n",
+        body.len()
+    );
+    if let Some(t) = auth {
+        req.push_str(&format!("authorization: Bearer {t}\r\n"));
+    }
+    req.push_str("\r\n");
+    req.push_str(body);
+    s.write_all(req.as_bytes()).await.unwrap();
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).await.unwrap();
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let status: u16 = text.split_whitespace().nth(1).unwrap().parse().unwrap();
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|x| x.1.to_string())
+        .unwrap_or_default();
+    // Chunked bodies: keep only the JSON between the first '{' and the last '}'.
+    let body = match (body.find(['{', '[']), body.rfind(['}', ']'])) {
+        (Some(a), Some(b)) if b >= a && !path.starts_with("/metrics") => body[a..=b].to_string(),
+        _ => body,
+    };
+    (status, body)
+}
+
+fn tree() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("client.rs"),
+        format!("/// Connects with the token.\npub fn connect() -> &'static str {{\n    \"{SECRET}\"\n}}\n"),
+    )
+    .unwrap();
+    dir
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pack_scan_redact_stats_health() {
+    let root = tree();
+    let svc = start(root.path(), None).await;
+    let body =
+        serde_json::json!({"query": "how do we connect", "root": root.path(), "max_tokens": 1000})
+            .to_string();
+    let (status, text) = call(&svc.base, "POST", "/v1/pack", &body, None).await;
+    assert_eq!(status, 200, "{text}");
+    assert!(!text.contains(SECRET));
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(v["cache_level"], "miss");
+    assert_eq!(v["chunks"][0]["path"], "client.rs");
+    let (_, text) = call(&svc.base, "POST", "/v1/pack", &body, None).await;
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(v["cache_level"], "l1");
+
+    let scan = serde_json::json!({"text": format!("token = \"{SECRET}\"")}).to_string();
+    let (status, text) = call(&svc.base, "POST", "/v1/scan", &scan, None).await;
+    assert_eq!(status, 200);
+    assert!(!text.contains(SECRET));
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(v["findings"][0]["rule"], "github-pat");
+
+    let (status, text) = call(&svc.base, "POST", "/v1/redact", &scan, None).await;
+    assert_eq!(status, 200);
+    assert!(
+        !text.contains(SECRET) && text.contains("[REDACTED:github-pat:"),
+        "{text}"
+    );
+
+    let (status, text) = call(&svc.base, "GET", "/v1/stats", "", None).await;
+    assert_eq!(status, 200);
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert!(v["succeeded"].as_u64().unwrap() >= 2);
+    let (status, text) = call(&svc.base, "GET", "/metrics", "", None).await;
+    assert_eq!(status, 200);
+    assert!(text.contains("pipeline_requests_total{outcome=\"success\"}"));
+    assert!(!text.contains(SECRET));
+    let (status, text) = call(&svc.base, "GET", "/healthz", "", None).await;
+    assert_eq!(status, 200, "{text}");
+    svc.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn policy_layers_refuse_with_clear_errors() {
+    let root = tree();
+    let other = tempfile::tempdir().unwrap();
+    let svc = start(root.path(), Some("s3cret-token")).await;
+    let body = serde_json::json!({"query": "connect", "root": root.path()}).to_string();
+
+    let (status, text) = call(&svc.base, "POST", "/v1/pack", &body, None).await;
+    assert_eq!(status, 401, "{text}");
+    let (status, _) = call(&svc.base, "POST", "/v1/pack", &body, Some("wrong")).await;
+    assert_eq!(status, 401);
+    let (status, _) = call(&svc.base, "POST", "/v1/pack", &body, Some("s3cret-token")).await;
+    assert_eq!(status, 200);
+
+    let outside = serde_json::json!({"query": "connect", "root": other.path()}).to_string();
+    let (status, text) = call(
+        &svc.base,
+        "POST",
+        "/v1/pack",
+        &outside,
+        Some("s3cret-token"),
+    )
+    .await;
+    assert_eq!(status, 403, "{text}");
+    assert!(text.contains("outside the allowed roots"));
+
+    for bad in [
+        "{",
+        "{\"query\": 1}",
+        "{\"query\": \"x\", \"root\": \"/\", \"bogus\": true}",
+        "[]",
+    ] {
+        let (status, text) = call(&svc.base, "POST", "/v1/pack", bad, Some("s3cret-token")).await;
+        assert_eq!(status, 400, "{bad}: {text}");
+        assert!(text.contains("error"));
+    }
+    let huge = format!(
+        "{{\"query\": \"{}\", \"root\": \"/\"}}",
+        "a".repeat(100 * 1024)
+    );
+    let (status, _) = call(&svc.base, "POST", "/v1/pack", &huge, Some("s3cret-token")).await;
+    assert_eq!(status, 413);
+    let empty_query = serde_json::json!({"query": "  ", "root": root.path()}).to_string();
+    let (status, text) = call(
+        &svc.base,
+        "POST",
+        "/v1/pack",
+        &empty_query,
+        Some("s3cret-token"),
+    )
+    .await;
+    assert_eq!(status, 400, "{text}");
+    svc.stop().await;
+}
