@@ -198,16 +198,31 @@ impl Compressor {
                     ));
                     plain_lossless_lines_only(text_lf)
                 }
-                Some(lexed) => {
-                    let lexical_level = level.min(Level::Aggressive);
-                    let mut t = self.rewrite(text_lf, language, lexical_level, &lexed, &mut out);
-                    if level == Level::Skeleton {
-                        match crate::skeleton::elide_bodies(&t, language) {
-                            Some(s) => t = s,
-                            None => out.level = Level::Aggressive,
+                Some(lexed) if level == Level::Skeleton => {
+                    // The grammar parses the text with its original indentation (tree-sitter's
+                    // Python scanner misreads continuation lines indented less than their
+                    // block); indentation is re-encoded after the bodies are gone.
+                    let t = self.rewrite(
+                        text_lf,
+                        language,
+                        Level::Aggressive,
+                        &lexed,
+                        &mut out,
+                        false,
+                        true,
+                    );
+                    match crate::skeleton::elide_bodies(&t, language) {
+                        Some(s) => self.reencode(s, language),
+                        None => {
+                            out.level = Level::Aggressive;
+                            let mut scratch = out.clone();
+                            self.reencode_with(t, language, &mut scratch)
                         }
                     }
-                    t
+                }
+                Some(lexed) => {
+                    let reindent = self.options.reindent;
+                    self.rewrite(text_lf, language, level, &lexed, &mut out, reindent, true)
                 }
             },
         };
@@ -228,6 +243,35 @@ impl Compressor {
         Ok(out)
     }
 
+    /// Re-encodes the indentation of already compressed text (no comment or licence changes).
+    fn reencode(&mut self, text: String, lang: Language) -> String {
+        let mut scratch = Compressed {
+            text: String::new(),
+            language: lang,
+            level: Level::Balanced,
+            tokens_before: None,
+            tokens_after: None,
+            comments_removed: 0,
+            literals_elided: 0,
+            headers_deduplicated: 0,
+            fallback: None,
+        };
+        self.reencode_with(text, lang, &mut scratch)
+    }
+
+    fn reencode_with(&mut self, text: String, lang: Language, scratch: &mut Compressed) -> String {
+        if !self.options.reindent {
+            return text;
+        }
+        match lex::lex(&text, lang) {
+            Some(lexed) if lexed.ok => {
+                self.rewrite(&text, lang, Level::Balanced, &lexed, scratch, true, false)
+            }
+            _ => text,
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
     fn rewrite(
         &mut self,
         text: &str,
@@ -235,14 +279,16 @@ impl Compressor {
         level: Level,
         lexed: &lex::Lexed,
         stats: &mut Compressed,
+        reindent: bool,
+        licences: bool,
     ) -> String {
         let python = lang == Language::Python;
         let strip = level >= Level::Balanced;
         let mut em = Emitter::new(text.len());
         em.collapse = strip;
-        em.relevel = strip && self.options.reindent && !(python && tabbed_indent(text, lexed));
+        em.relevel = strip && reindent && !(python && tabbed_indent(text, lexed));
         em.python = python;
-        let licence = if strip {
+        let licence = if strip && licences {
             self.licence_block(text, &lexed.spans, stats)
         } else {
             None

@@ -2,8 +2,9 @@
 
 use crate::Language;
 
-/// `text` with every function body replaced by `{ ... }` (or `...` in Python); `None` when the
-/// language has no grammar in this build or the parser gives up.
+/// `text` with every function body replaced by `{ ... }` (or `...` in Python), and large data
+/// values (see [`data_cut`]) by `...`; `None` when the language has no grammar in this build or
+/// the parser gives up.
 #[cfg(feature = "skeleton")]
 pub(crate) fn elide_bodies(text: &str, lang: Language) -> Option<String> {
     let (language, kinds, python): (tree_sitter::Language, &[&str], bool) = match lang {
@@ -52,13 +53,15 @@ pub(crate) fn elide_bodies(text: &str, lang: Language) -> Option<String> {
     let mut parser = tree_sitter::Parser::new();
     parser.set_language(&language).ok()?;
     let tree = parser.parse(text, None)?;
-    let mut cuts: Vec<(usize, usize)> = Vec::new();
+    let mut cuts: Vec<(usize, usize, &str)> = Vec::new();
     let mut cursor = tree.walk();
     // Pre-order walk without recursion (deeply nested code must not overflow the stack).
     'walk: loop {
         let node = cursor.node();
         let mut descend = true;
-        if kinds.contains(&node.kind()) {
+        // A function the parser could not make full sense of keeps its body (cutting at a
+        // guessed boundary could leave half a body behind).
+        if kinds.contains(&node.kind()) && !node.has_error() {
             if let Some(body) = node.child_by_field_name("body") {
                 let block = matches!(
                     body.kind(),
@@ -69,9 +72,15 @@ pub(crate) fn elide_bodies(text: &str, lang: Language) -> Option<String> {
                         | "function_body"
                 );
                 if block && body.end_byte() > body.start_byte() {
-                    cuts.push((body.start_byte(), body.end_byte()));
+                    let elided = if python { "..." } else { "{ ... }" };
+                    cuts.push((body.start_byte(), body.end_byte(), elided));
                     descend = false;
                 }
+            }
+        } else if !node.has_error() {
+            if let Some(cut) = data_cut(node, lang) {
+                cuts.push(cut);
+                descend = false;
             }
         }
         if descend && cursor.goto_first_child() {
@@ -88,16 +97,44 @@ pub(crate) fn elide_bodies(text: &str, lang: Language) -> Option<String> {
     }
     let mut out = String::with_capacity(text.len() / 2);
     let mut pos = 0usize;
-    for (start, end) in cuts {
+    for (start, end, elided) in cuts {
         if start < pos || end > text.len() {
             continue;
         }
         out.push_str(text.get(pos..start)?);
-        out.push_str(if python { "..." } else { "{ ... }" });
+        out.push_str(elided);
         pos = end;
     }
     out.push_str(text.get(pos..)?);
     Some(out)
+}
+
+/// Data rather than structure: the value of a multi-line `const`/`static` (Rust) or of a
+/// multi-line literal assignment (Python), and the rules of a `macro_rules!` definition.
+#[cfg(feature = "skeleton")]
+fn data_cut(node: tree_sitter::Node<'_>, lang: Language) -> Option<(usize, usize, &'static str)> {
+    let big = |n: tree_sitter::Node<'_>| {
+        n.end_position().row >= n.start_position().row + 2 || n.end_byte() - n.start_byte() >= 400
+    };
+    match (lang, node.kind()) {
+        (Language::Rust, "const_item" | "static_item") => {
+            let v = node.child_by_field_name("value")?;
+            big(v).then(|| (v.start_byte(), v.end_byte(), "..."))
+        }
+        (Language::Rust, "macro_definition") => {
+            let name = node.child_by_field_name("name")?;
+            big(node).then(|| (name.end_byte(), node.end_byte(), " { ... }"))
+        }
+        (Language::Python, "assignment") => {
+            let v = node.child_by_field_name("right")?;
+            let literal = matches!(
+                v.kind(),
+                "list" | "dictionary" | "set" | "tuple" | "concatenated_string"
+            );
+            (literal && big(v)).then(|| (v.start_byte(), v.end_byte(), "..."))
+        }
+        _ => None,
+    }
 }
 
 #[cfg(feature = "skeleton")]

@@ -1,0 +1,10 @@
+//! Fuzz target: the Python lexer (string prefixes, f-strings, docstrings, indentation) on arbitrary bytes, at every level: never panics, never adds tokens,
+//! idempotent. Run with `cargo +nightly fuzz run python` in crates/token-opt/fuzz.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use token_opt::Language;
+
+fuzz_target!(|data: &[u8]| {
+    token_opt_fuzz::check(data, &[Language::Python]);
+});
