@@ -98,6 +98,30 @@ fn time<T>(mut f: impl FnMut() -> T) -> (Duration, T) {
     (t.elapsed(), r)
 }
 
+/// CPU time of this thread (Linux `/proc/thread-self/schedstat`), so figures hold on a busy
+/// shared machine; falls back to wall time elsewhere.
+fn cpu_now() -> Option<Duration> {
+    let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    s.split_whitespace()
+        .next()?
+        .parse::<u64>()
+        .ok()
+        .map(Duration::from_nanos)
+}
+
+/// (wall, cpu) time of `f`.
+fn time_cpu<T>(f: impl FnOnce() -> T) -> (Duration, Duration, T) {
+    let c0 = cpu_now();
+    let t = Instant::now();
+    let r = f();
+    let wall = t.elapsed();
+    let cpu = match (c0, cpu_now()) {
+        (Some(a), Some(b)) if b > a => b - a,
+        _ => wall,
+    };
+    (wall, cpu, r)
+}
+
 fn tools_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/bench-tools")
 }
@@ -227,9 +251,10 @@ fn main() {
     let total: usize = files.iter().map(|(_, b)| b.len()).sum();
     let runs = if quick { 1 } else { 3 };
     let mut best = Duration::MAX;
+    let mut best_wall = Duration::MAX;
     let mut findings = Vec::new();
     for _ in 0..runs {
-        let (d, f) = time(|| {
+        let (w, d, f) = time_cpu(|| {
             files
                 .iter()
                 .map(|(p, b)| (p.as_str(), scanner.scan_path(p, b)))
@@ -238,9 +263,12 @@ fn main() {
                 .collect::<Vec<_>>()
         });
         best = best.min(d);
+        best_wall = best_wall.min(w);
         findings = f;
     }
     let mbps = mb(total) / best.as_secs_f64();
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    let load: Vec<&str> = load.split_whitespace().take(3).collect();
     bench.record(
         Record::higher_is_better(
             &format!(
@@ -248,11 +276,16 @@ fn main() {
                 mb(total),
                 files.len()
             ),
-            "throughput, one core",
+            "throughput, one core (CPU time)",
             "MB/s",
             mbps,
         )
-        .with_target(">= 300 MB/s", mbps >= 300.0),
+        .with_target(">= 300 MB/s", mbps >= 300.0)
+        .with_note(&format!(
+            "wall-clock {:.1} MB/s on a shared machine, load average {}",
+            mb(total) / best_wall.as_secs_f64(),
+            load.join(" ")
+        )),
     );
     let mut by_rule: BTreeMap<String, usize> = BTreeMap::new();
     let mut all_rule: BTreeMap<String, usize> = BTreeMap::new();
@@ -322,7 +355,7 @@ fn main() {
         }
     }
     if !dense.is_empty() {
-        let (d, n) = time(|| scanner.scan(&dense).len());
+        let (w, d, n) = time_cpu(|| scanner.scan(&dense).len());
         let v = mb(dense.len()) / d.as_secs_f64();
         bench.record(
             Record::higher_is_better(
@@ -330,12 +363,15 @@ fn main() {
                     "scan keyword-dense text (corpus repeated, {:.0} MB)",
                     mb(dense.len())
                 ),
-                "throughput, one core",
+                "throughput, one core (CPU time)",
                 "MB/s",
                 v,
             )
             .with_target(">= 50 MB/s", v >= 50.0)
-            .with_note(&format!("{n} findings")),
+            .with_note(&format!(
+                "{n} findings; wall-clock {:.1} MB/s",
+                mb(dense.len()) / w.as_secs_f64()
+            )),
         );
     }
 
@@ -355,14 +391,14 @@ fn main() {
     }
     let iters = if quick { 20 } else { 300 };
     let mut times: Vec<Duration> = (0..iters)
-        .map(|_| time(|| scanner.redact(&prompt, RedactMode::Mask)).0)
+        .map(|_| time_cpu(|| scanner.redact(&prompt, RedactMode::Mask)).1)
         .collect();
     times.sort();
     let p50 = times[times.len() / 2].as_secs_f64() * 1e3;
     bench.record(
         Record::lower_is_better(
             &format!("redact a {} KB prompt (mask mode)", prompt.len() / 1000),
-            "median latency",
+            "median CPU time",
             "ms",
             p50,
         )

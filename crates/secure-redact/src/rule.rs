@@ -59,6 +59,10 @@ pub struct Rule {
     /// instead of over the window.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub anchor: Option<usize>,
+    /// For keyword-less rules whose matches hold at least four digits close together (cards,
+    /// phone numbers, SSNs, IBANs, IPs): run only on digit-dense regions of the text.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub digit_regions: bool,
 }
 
 /// Cheap checks run on a keyword hit before its window is verified.
@@ -160,6 +164,7 @@ impl Rule {
                 placeholders: true,
                 hit_check: None,
                 anchor: None,
+                digit_regions: false,
             },
         }
     }
@@ -261,6 +266,7 @@ pub fn default_rules() -> Vec<Rule> {
             placeholders: true,
             hit_check: s.hit,
             anchor: s.anchor(),
+            digit_regions: s.digits,
         })
         .collect()
 }

@@ -63,6 +63,8 @@ struct Inner {
     kw_rules: Vec<Vec<u32>>,
     nokw: Option<Regex>,
     nokw_rules: Vec<usize>,
+    digit: Option<Regex>,
+    digit_rules: Vec<usize>,
     file_rules: Vec<usize>,
     has_path_rules: bool,
     allowlist: Allowlist,
@@ -214,6 +216,8 @@ impl ScannerBuilder {
         let mut kw_rules: Vec<Vec<u32>> = Vec::new();
         let mut nokw_patterns = Vec::new();
         let mut nokw_rules = Vec::new();
+        let mut digit_patterns = Vec::new();
+        let mut digit_rules = Vec::new();
         let mut file_rules = Vec::new();
         for (i, c) in rules.iter().enumerate() {
             if c.rule.file {
@@ -227,6 +231,11 @@ impl ScannerBuilder {
                 .map(|k| k.to_ascii_lowercase())
                 .filter(|k| !k.is_empty())
                 .collect();
+            if kws.is_empty() && c.rule.digit_regions {
+                digit_patterns.push(c.rule.pattern.clone());
+                digit_rules.push(i);
+                continue;
+            }
             if kws.is_empty() {
                 nokw_patterns.push(c.rule.pattern.clone());
                 nokw_rules.push(i);
@@ -255,23 +264,8 @@ impl ScannerBuilder {
                     .map_err(|e| Error::Invalid(format!("keyword automaton: {e}")))?,
             )
         };
-        let nokw = if nokw_patterns.is_empty() {
-            None
-        } else {
-            Some(
-                Regex::builder()
-                    .syntax(
-                        regex_automata::util::syntax::Config::new()
-                            .unicode(false)
-                            .utf8(false),
-                    )
-                    .build_many(&nokw_patterns)
-                    .map_err(|e| Error::Pattern {
-                        what: "keyword-less rules".into(),
-                        message: e.to_string(),
-                    })?,
-            )
-        };
+        let nokw = build_many(&nokw_patterns, "keyword-less rules")?;
+        let digit = build_many(&digit_patterns, "digit rules")?;
         let mut baseline = HashSet::new();
         let mut baseline_prefixes = Vec::new();
         for b in self.baseline {
@@ -289,6 +283,8 @@ impl ScannerBuilder {
                 kw_rules,
                 nokw,
                 nokw_rules,
+                digit,
+                digit_rules,
                 file_rules,
                 has_path_rules,
                 allowlist: self.allowlist,
@@ -459,6 +455,16 @@ impl Scanner {
                     self.verify(ri, text, m.start(), m.end(), &mut caps[ri], &mut out);
                 }
             }
+        }
+        if let Some(re) = &inner.digit {
+            digit_regions(text, |from, to| {
+                for m in re.find_iter(Input::new(text).range(from..to)) {
+                    let ri = inner.digit_rules[m.pattern().as_usize()];
+                    if is_active(ri) {
+                        self.verify(ri, text, m.start(), m.end(), &mut caps[ri], &mut out);
+                    }
+                }
+            });
         }
         resolve(&inner.rules, &mut out);
         out
@@ -631,6 +637,66 @@ impl Scanner {
             });
         }
         out
+    }
+}
+
+fn build_many(patterns: &[String], what: &str) -> Result<Option<Regex>> {
+    if patterns.is_empty() {
+        return Ok(None);
+    }
+    Regex::builder()
+        .syntax(
+            regex_automata::util::syntax::Config::new()
+                .unicode(false)
+                .utf8(false),
+        )
+        .build_many(patterns)
+        .map(Some)
+        .map_err(|e| Error::Pattern {
+            what: what.into(),
+            message: e.to_string(),
+        })
+}
+
+/// Calls `f(from, to)` for each region holding at least four digits no more than four bytes
+/// apart, widened by 32 bytes each side and merged. Card numbers, phone numbers, SSNs, IBANs
+/// and IP addresses all live in such regions; the rest of the text is never searched for them.
+fn digit_regions(text: &[u8], mut f: impl FnMut(usize, usize)) {
+    const GAP: usize = 4;
+    const MARGIN: usize = 32;
+    let n = text.len();
+    let mut pending: Option<(usize, usize)> = None;
+    let mut emit = |s: usize, e: usize, f: &mut dyn FnMut(usize, usize)| {
+        let (s, e) = (s.saturating_sub(MARGIN), (e + MARGIN).min(n));
+        match pending {
+            Some((ps, pe)) if s <= pe => pending = Some((ps, e.max(pe))),
+            Some((ps, pe)) => {
+                f(ps, pe);
+                pending = Some((s, e));
+            }
+            None => pending = Some((s, e)),
+        }
+    };
+    let (mut start, mut last, mut count) = (0usize, 0usize, 0usize);
+    for (i, b) in text.iter().enumerate() {
+        if b.is_ascii_digit() {
+            if count > 0 && i - last <= GAP {
+                count += 1;
+            } else {
+                if count >= 4 {
+                    emit(start, last + 1, &mut f);
+                }
+                start = i;
+                count = 1;
+            }
+            last = i;
+        }
+    }
+    if count >= 4 {
+        emit(start, last + 1, &mut f);
+    }
+    if let Some((s, e)) = pending {
+        f(s, e);
     }
 }
 

@@ -96,7 +96,7 @@ pub(crate) fn rules() -> Vec<Spec> {
             .pos(&["AQVN5xk9iRnp2O8OHwi-htYSOAPYYfA95j8s-0J"]),
         ctx("yandex-aws-access-token", "Yandex Cloud static access key", Sensitive, &["yandex"], "yandex", r"YC[A-Za-z0-9_\-]{38}")
             .pos(&["yandex_key = YCqMgdWvq0W644ZWrRnBwRmIfBnrfeYB4NnQ24mU"]),
-        raw("yandex-access-token", "Yandex Cloud IAM token", Sensitive, &[],
+        raw("yandex-access-token", "Yandex Cloud IAM token", Sensitive, &["t1."],
             r"\b(t1\.[A-Z0-9a-z_\-]+={0,2}\.[A-Z0-9a-z_\-]{86}={0,2})")
             .pos(&["t1.D=.CGm7l8D1wSAX9X92mIWwDqUWfTO7-ZDBeWDFvDa1iJpU8iA88lHnFnhvIYrZCQuRnsmQ1RcHCLdLAPEu9m8RVZ"]),
         raw("openshift-user-token", "OpenShift user token", Sensitive, &["sha256~"], r"\b(sha256~[A-Za-z0-9_\-]{43})(?:[^A-Za-z0-9_\-]|$)").ent(3.5)
@@ -124,7 +124,7 @@ pub(crate) fn rules() -> Vec<Spec> {
             .pos(&["VAULT_TOKEN=s.8Ui8cEyaTlZ5kIJxDwvDIBpj", "hvs.CAESIP2jTxc9S2K7Z6CtcFWQv7-044m_oSsxnPE1H3nF89l3GiYKHGh2cy5sQmlIZVNyTWJNcDRsYWJpQjlhYjVlb1cQh6PL8wEYAg"])
             .neg(&["s.xxxxxxxxxxxxxxxxxxxxxxxx", "s.AcceptanceTimeoutSeconds "]),
         raw("vault-service-token-context", "HashiCorp Vault legacy token in a token assignment", Sensitive, &["token"],
-            r"(?i:token)[\x22'`]?\s*[:=]\s*[\x22'`]?(s\.[A-Za-z0-9]{24})\b").val(Mixed).ent(3.5).hit(crate::HitCheck::Assignment)
+            r"(?i:token)[\x22'`]?\s*[:=]\s*[\x22'`]?(s\.[A-Za-z0-9]{24})\b").val(Mixed).ent(3.5).hit(crate::HitCheck::Assignment).anchored()
             .pos(&["token: s.ZC9Ecf4M5g9o34Q6RkzGsj0z"]),
         raw("vault-batch-token", "HashiCorp Vault batch token", Sensitive, &["hvb."], r"\b(hvb\.[A-Za-z0-9_\-]{138,})")
             .pos(&["hvb.joah0-14rf5r1n38cfz8decqlm7gbk7j0ocrs9ofji96vbbho2bjubyogxna884qmfkoea5sokt6s7idaws6uuk2nfktpomng9jax-rlx69d-o4ake5u5t-0f1rlxq1ot4agxk84ny"]),

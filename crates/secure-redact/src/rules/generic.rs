@@ -9,7 +9,7 @@ pub(crate) fn rules() -> Vec<Spec> {
     vec![
         raw("generic-api-key", "High-entropy value assigned to a secret-named identifier (password, secret, token, api_key, ...)", Sensitive,
             &["key", "token", "secret", "password", "passwd", "pwd", "credential", "credentials", "auth", "passphrase"], GENERIC)
-            .generic().win(64, 320).hit(crate::HitCheck::Assignment)
+            .generic().win(64, 320).hit(crate::HitCheck::Assignment).anchored()
             .pos(&["genericToken = \"Zf3D0LXCM3EIMbgJpUNnkRtOfOueHznB\"", "{\"config.ini\": \"MY_TOKEN=eprhly7eq5wx7kjhgi2fc85c\\nX=1\"}",
                    "db_password: 'Tr0ub4dor-x9Qm2'", "<apiKey>\n    q8Rz3kLm9Vt2Xw7Yp4Bn\n</apiKey>", "System.setProperty(\"APP_SECRET\", \"q8Rz3kLm9Vt2Xw7Yp4Bn\")",
                    "some_api_token_123 = \"7ajYBc3d0Sm5pTlrbB8MurKPwWYLeqMCZFVZMMJPCWNxfLSeTjFRBKaiLJXN\""])

@@ -55,6 +55,8 @@ pub(crate) struct Spec {
     pub file: bool,
     pub hit: Option<crate::HitCheck>,
     pub no_anchor: bool,
+    pub force_anchor: bool,
+    pub digits: bool,
     pub window: (usize, usize),
     pub pos: &'static [&'static str],
     pub neg: &'static [&'static str],
@@ -92,6 +94,8 @@ impl Spec {
             file: false,
             hit: None,
             no_anchor: false,
+            force_anchor: false,
+            digits: false,
             window: (64, 320),
             pos: &[],
             neg: &[],
@@ -122,10 +126,24 @@ impl Spec {
         self.no_anchor = true;
         self
     }
+    /// Every match starts at a keyword hit (a `\b` before it is fine).
+    pub(crate) fn anchored(mut self) -> Self {
+        self.force_anchor = true;
+        self
+    }
+    /// Keyword-less rule whose matches hold at least four digits close together: it only runs
+    /// on digit-dense regions.
+    pub(crate) fn digits(mut self) -> Self {
+        self.digits = true;
+        self
+    }
     /// Where matches start relative to a keyword hit, when that is fixed.
     pub(crate) fn anchor(&self) -> Option<usize> {
         if self.no_anchor || self.keywords.is_empty() {
             return None;
+        }
+        if self.force_anchor {
+            return Some(0);
         }
         match &self.pat {
             Pat::Ctx { .. } => Some(1),

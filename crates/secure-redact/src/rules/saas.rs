@@ -8,7 +8,7 @@ use crate::Level::{Classified, Sensitive};
 
 pub(crate) fn rules() -> Vec<Spec> {
     vec![
-        raw("sendgrid-api-token", "SendGrid API key", Sensitive, &[], r"\b(SG\.[A-Za-z0-9=_\-.]{66})(?:[^A-Za-z0-9=_\-.]|$)").ent(3.5)
+        raw("sendgrid-api-token", "SendGrid API key", Sensitive, &["sg."], r"\b(SG\.[A-Za-z0-9=_\-.]{66})(?:[^A-Za-z0-9=_\-.]|$)").ent(3.5)
             .pos(&["SENDGRID_API_KEY=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"]),
         raw("mailgun-private-api-token", "Mailgun private API key", Sensitive, &["key-"], r"\b(key-[a-f0-9]{32})\b")
             .pos(&["MAILGUN_API_KEY=key-bf1335662377aff8c7b209018901ea4e"]),
@@ -29,7 +29,7 @@ pub(crate) fn rules() -> Vec<Spec> {
             .pos(&["SPARKPOST_API_KEY=3f9a1c7e2b4d6f8a0c1e3b5d7f9a2c4e6b8d0f1a"]),
         ctx("mailjet-api-key", "Mailjet API key / secret", Sensitive, &["mailjet"], "mailjet", r"[a-f0-9]{32}")
             .pos(&["MAILJET_API_SECRET=3f9a1c7e2b4d6f8a0c1e3b5d7f9a2c4e"]),
-        raw("twilio-api-key", "Twilio API key (SK...)", Sensitive, &[], r"\b(SK[0-9a-fA-F]{32})\b").ent(3.0)
+        raw("twilio-api-key", "Twilio API key (SK...)", Sensitive, &["sk"], r"\b(SK[0-9a-fA-F]{32})\b").ent(3.0)
             .pos(&["TWILIO_API_KEY=SKb7e3cda964e52df7f6427ff86b251446"]),
         ctx("twilio-auth-token", "Twilio auth token", Sensitive, &["twilio"], "twilio", r"[a-f0-9]{32}")
             .pos(&["TWILIO_AUTH_TOKEN=3f9a1c7e2b4d6f8a0c1e3b5d7f9a2c4e"]),
@@ -85,7 +85,7 @@ pub(crate) fn rules() -> Vec<Spec> {
             .pos(&["ASANA_SECRET=hgj13fey8miw98e0f1rsfn5urz0om2yv"]),
         ctx("airtable-api-key", "Airtable legacy API key", Sensitive, &["airtable"], "airtable", r"[A-Za-z0-9]{17}").ent(3.0)
             .pos(&["AIRTABLE_API_KEY=8qu2bso74zhwdao6q"]),
-        raw("airtable-personal-access-token", "Airtable personal access token", Sensitive, &[], r"\b(pat[A-Za-z0-9]{14}\.[a-f0-9]{64})\b")
+        raw("airtable-personal-access-token", "Airtable personal access token", Sensitive, &["pat"], r"\b(pat[A-Za-z0-9]{14}\.[a-f0-9]{64})\b")
             .pos(&["pats2l7bu3z9cp48l.23f936877be4d64d1152f814d93cbd01077dbae1a59b0c4e42482d83dbb022ce"]),
         ctx("adobe-client-id", "Adobe client id", Sensitive, &["adobe"], "adobe", r"[a-f0-9]{32}")
             .pos(&["ADOBE_CLIENT_ID=24e222ddfe57ede657a3c668adb1e1ca"]),
@@ -95,8 +95,9 @@ pub(crate) fn rules() -> Vec<Spec> {
             .pos(&["ADAFRUIT_IO_KEY=cudi155_vky7b2e-m8ytn750_2-izyyl"]),
         raw("age-secret-key", "age encryption secret key", Classified, &["age-secret-key-1"], r"\b(AGE-SECRET-KEY-1[QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L]{58})\b")
             .pos(&["AGE-SECRET-KEY-138HWLLEP2QLUENF6KC584Q54E8VQJSHYECYHM3R3XRJF03M5VHMPED9R6U"]),
-        raw("authress-service-client-access-key", "Authress service client access key", Sensitive, &[],
+        raw("authress-service-client-access-key", "Authress service client access key", Sensitive, &["sc_", "ext_", "scauth_", "authress_"],
             r"\b((?:sc|ext|scauth|authress)_[A-Za-z0-9]{5,30}\.[A-Za-z0-9]{4,6}\.acc[_\-][A-Za-z0-9\-]{10,32}\.[A-Za-z0-9+/_=\-]{30,120})")
+            .anchored()
             .pos(&["sc_wwqx8cq7li.gqg4.acc_2h3w9d1dio.3ud_hzinoab76d56a1mfv2dhzjvlpuk6vs8uu108"]),
         ctx("beamer-api-token", "Beamer API key", Sensitive, &["beamer"], "beamer", r"b_[A-Za-z0-9=_\-]{44}")
             .pos(&["BEAMER_API_KEY=b_ys8wwv3t0apv_6b41jymwmp8pd15pgqdxqrlfrkdq09w"]),
@@ -144,7 +145,8 @@ pub(crate) fn rules() -> Vec<Spec> {
             .pos(&["LOOKER_CLIENT_ID=eovdmen82zda4vyhcgs4"]),
         ctx("looker-client-secret", "Looker API client secret", Sensitive, &["looker"], "looker", r"[A-Za-z0-9]{24}").ent(3.0)
             .pos(&["LOOKER_CLIENT_SECRET=te963078060ds2pevxciw8y2"]),
-        raw("mapbox-api-token", "Mapbox access token", Sensitive, &[], r"\b((?:pk|sk)\.[A-Za-z0-9]{60}\.[A-Za-z0-9_\-]{22})\b")
+        raw("mapbox-api-token", "Mapbox access token", Sensitive, &["pk.", "sk."], r"\b([ps]k\.[A-Za-z0-9]{60}\.[A-Za-z0-9_\-]{22})\b")
+            .anchored()
             .pos(&["pk.gfyahkxxqwmi6y248a1h72r5efu1z5dad3jh12s1g7cne3n48cf9zxyr5y5k.e5iijafdbknn0lkyp379x9"]),
         raw("maxmind-license-key", "MaxMind license key", Sensitive, &["_mmk"], r"\b([A-Za-z0-9]{6}_[A-Za-z0-9]{29}_mmk)\b")
             .pos(&["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"]),
