@@ -116,6 +116,8 @@ pub enum FileKind {
     Config = 2,
     /// Binary: not indexed.
     Binary = 3,
+    /// Text of no recognised kind (no or an unknown extension): man pages, logs, fixtures...
+    Other = 4,
 }
 
 impl FileKind {
@@ -125,6 +127,7 @@ impl FileKind {
             1 => FileKind::Doc,
             2 => FileKind::Config,
             3 => FileKind::Binary,
+            4 => FileKind::Other,
             _ => return None,
         })
     }
@@ -156,14 +159,39 @@ impl FileKind {
                 .any(|p| upper.starts_with(p))
                 {
                     FileKind::Doc
-                } else {
+                } else if [
+                    "MAKEFILE",
+                    "DOCKERFILE",
+                    "JUSTFILE",
+                    "RAKEFILE",
+                    "GEMFILE",
+                    "BUILD",
+                ]
+                .contains(&upper.as_str())
+                {
                     FileKind::Code
+                } else {
+                    FileKind::Other
                 }
             }
-            _ => FileKind::Code,
+            e if Language::from_extension(e) != Language::Unknown
+                || CODE_EXTENSIONS.contains(&e) =>
+            {
+                FileKind::Code
+            }
+            _ => FileKind::Other,
         }
     }
 }
+
+/// Extensions of source code beyond the languages with a grammar.
+const CODE_EXTENSIONS: &[&str] = &[
+    "sh", "bash", "zsh", "fish", "ps1", "bat", "rb", "php", "kt", "kts", "swift", "scala", "cs",
+    "fs", "lua", "pl", "pm", "r", "jl", "ex", "exs", "erl", "hrl", "hs", "ml", "mli", "clj",
+    "cljs", "dart", "vue", "svelte", "html", "htm", "scss", "sass", "less", "sql", "proto",
+    "graphql", "gradle", "cmake", "mk", "nix", "zig", "nim", "v", "sv", "vhd", "m", "mm", "groovy",
+    "elm", "tf", "hcl", "cu", "s", "asm", "d", "pyx", "pxd",
+];
 
 /// One chunk as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]

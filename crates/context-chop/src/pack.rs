@@ -70,7 +70,8 @@ pub struct SelectOptions {
     pub format: Format,
     /// The tokenizer's encoding (default o200k).
     pub encoding: Encoding,
-    /// At most this many index chunks from one file (default 8).
+    /// At most this many index chunks from one file; 0 (the default) scales with the budget:
+    /// one per 600 tokens, between 4 and 64 (4 at 2k, 13 at 8k, 53 at 32k).
     pub max_chunks_per_file: usize,
     /// Merge chunks that touch into one block (one header) (default on).
     pub merge_adjacent: bool,
@@ -80,6 +81,9 @@ pub struct SelectOptions {
     pub outline_max_tokens: usize,
     /// Fill what is left with the head of the best chunk that did not fit whole (default on).
     pub fill_partial: bool,
+    /// Before anything else, take the best chunk of each of this many best-ranked files, so
+    /// one file cannot crowd out the others (default 0: off).
+    pub spread_files: usize,
     /// Ranking weights.
     pub rank: RankOptions,
 }
@@ -90,11 +94,12 @@ impl Default for SelectOptions {
             max_tokens: 8000,
             format: Format::Markdown,
             encoding: Encoding::O200k,
-            max_chunks_per_file: 8,
+            max_chunks_per_file: 0,
             merge_adjacent: true,
             outline: false,
             outline_max_tokens: 300,
             fill_partial: true,
+            spread_files: 0,
             rank: RankOptions::default(),
         }
     }
@@ -127,9 +132,9 @@ impl SelectOptionsBuilder {
         self.0.encoding = e;
         self
     }
-    /// Chunks per file at most.
+    /// Chunks per file at most (0: scale with the budget).
     pub fn max_chunks_per_file(mut self, n: usize) -> Self {
-        self.0.max_chunks_per_file = n.max(1);
+        self.0.max_chunks_per_file = n;
         self
     }
     /// Whether to merge touching chunks.
@@ -140,6 +145,11 @@ impl SelectOptionsBuilder {
     /// Whether to start with an outline of the tree.
     pub fn outline(mut self, on: bool) -> Self {
         self.0.outline = on;
+        self
+    }
+    /// See [`SelectOptions::spread_files`].
+    pub fn spread_files(mut self, n: usize) -> Self {
+        self.0.spread_files = n;
         self
     }
     /// Ranking weights.
@@ -498,7 +508,25 @@ impl Index {
     pub fn select_with(&self, query: &Query, opts: &SelectOptions, tok: &Tokenizer) -> Selection {
         let format = opts.format;
         let budget = opts.max_tokens;
-        let hits = self.rank(query, &opts.rank);
+        let per_file = match opts.max_chunks_per_file {
+            0 => (budget / 600).clamp(4, 64),
+            n => n,
+        };
+        let mut hits = self.rank(query, &opts.rank);
+        if opts.spread_files > 0 {
+            // The best chunk of each of the first files first, then the rest in rank order.
+            let mut seen: BTreeSet<u32> = BTreeSet::new();
+            let (mut first, mut rest) = (Vec::new(), Vec::new());
+            for h in hits {
+                let f = self.derived.chunk_at.get(h.chunk as usize).map(|c| c.0);
+                match f {
+                    Some(f) if seen.len() < opts.spread_files && seen.insert(f) => first.push(h),
+                    _ => rest.push(h),
+                }
+            }
+            first.extend(rest);
+            hits = first;
+        }
         let outline_text = if opts.outline {
             let cap = opts.outline_max_tokens.min(budget / 8);
             let o = outline(self, tok, cap);
@@ -616,7 +644,7 @@ impl Index {
                 continue;
             };
             let set = chosen.entry(f).or_default();
-            if set.len() >= opts.max_chunks_per_file {
+            if set.len() >= per_file {
                 continue;
             }
             // The block k joins, and the blocks it merges.
@@ -676,7 +704,7 @@ impl Index {
                 let near = set.is_some_and(|s| {
                     s.contains(&k) || (k > 0 && s.contains(&(k - 1))) || s.contains(&(k + 1))
                 });
-                if near || set.is_some_and(|s| s.len() >= opts.max_chunks_per_file) {
+                if near || set.is_some_and(|s| s.len() >= per_file) {
                     continue;
                 }
                 let Some(text) = texts.entry(f).or_insert_with(|| self.current_text(f)) else {

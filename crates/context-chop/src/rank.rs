@@ -59,7 +59,7 @@ pub struct RankOptions {
     pub neighbour_seeds: usize,
     /// Score multiplier for prose (Markdown, text) unless the query is about docs.
     pub doc_prior: f32,
-    /// Score multiplier for configuration and data files.
+    /// Score multiplier for configuration, data and unrecognised text files.
     pub config_prior: f32,
     /// Share of the file's best chunk score added to its other chunks (files as a whole matter).
     pub file_weight: f32,
@@ -74,11 +74,11 @@ impl Default for RankOptions {
             symbol_weight: 2.0,
             path_weight: 2.0,
             definition_boost: 1.0,
-            neighbour_weight: 0.2,
+            neighbour_weight: 0.0,
             neighbour_seeds: 8,
-            doc_prior: 0.5,
-            config_prior: 0.7,
-            file_weight: 0.1,
+            doc_prior: 0.25,
+            config_prior: 0.5,
+            file_weight: 0.0,
         }
     }
 }
@@ -255,7 +255,7 @@ impl Index {
             let kind = self.files[fi as usize].kind;
             let prior = match kind {
                 FileKind::Doc if !docs_query => opts.doc_prior,
-                FileKind::Config => opts.config_prior,
+                FileKind::Config | FileKind::Other => opts.config_prior,
                 _ => 1.0,
             };
             scores[c as usize] *= prior;

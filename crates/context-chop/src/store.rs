@@ -8,7 +8,7 @@ use crate::{Error, Result};
 /// The magic bytes at the start of an index file.
 const MAGIC: &[u8; 8] = b"CCHOPIDX";
 /// Bumped whenever the layout changes; older files are rebuilt.
-pub(crate) const FORMAT_VERSION: u32 = 1;
+pub(crate) const FORMAT_VERSION: u32 = 2;
 
 pub(crate) struct Writer {
     buf: Vec<u8>,

@@ -351,31 +351,49 @@ impl Acc {
     }
 }
 
-fn variants(ablate: bool) -> Vec<(&'static str, RankOptions)> {
+/// A ranking / selection variant: name, weights, chunks per file (None: default), files spread.
+type Variant = (&'static str, RankOptions, Option<usize>, usize);
+
+fn variants(ablate: bool) -> Vec<Variant> {
     let full = RankOptions::default();
-    let mut v = vec![("ours", full)];
+    let mut v: Vec<Variant> = vec![("ours", full, None, 0)];
     if ablate {
-        v.push(("lexical-only", RankOptions::lexical_only()));
+        v.push(("lexical-only", RankOptions::lexical_only(), None, 0));
         v.push((
             "no-definitions",
             RankOptions {
                 definition_boost: 0.0,
                 ..full
             },
+            None,
+            0,
         ));
         v.push((
-            "no-neighbours",
+            "definitions-3",
             RankOptions {
-                neighbour_weight: 0.0,
+                definition_boost: 3.0,
                 ..full
             },
+            None,
+            0,
         ));
         v.push((
-            "no-file-share",
+            "neighbours-0.1",
             RankOptions {
-                file_weight: 0.0,
+                neighbour_weight: 0.1,
                 ..full
             },
+            None,
+            0,
+        ));
+        v.push((
+            "file-share-0.05",
+            RankOptions {
+                file_weight: 0.05,
+                ..full
+            },
+            None,
+            0,
         ));
         v.push((
             "no-priors",
@@ -384,41 +402,32 @@ fn variants(ablate: bool) -> Vec<(&'static str, RankOptions)> {
                 config_prior: 1.0,
                 ..full
             },
+            None,
+            0,
         ));
         v.push((
-            "file-share-0.3",
+            "doc-prior-0.25",
             RankOptions {
-                file_weight: 0.3,
+                doc_prior: 0.25,
+                config_prior: 0.5,
                 ..full
             },
+            None,
+            0,
         ));
+        v.push(("per-file-4", full, Some(4), 0));
+        v.push(("per-file-16", full, Some(16), 0));
+        v.push(("spread-3", full, None, 3));
+        v.push(("spread-6", full, None, 6));
         v.push((
-            "neighbours-0.5",
+            "k1-2-b-0.5",
             RankOptions {
-                neighbour_weight: 0.5,
+                k1: 2.0,
+                b: 0.5,
                 ..full
             },
-        ));
-        v.push((
-            "symbol-w-4",
-            RankOptions {
-                symbol_weight: 4.0,
-                ..full
-            },
-        ));
-        v.push((
-            "path-w-4",
-            RankOptions {
-                path_weight: 4.0,
-                ..full
-            },
-        ));
-        v.push((
-            "path-w-1",
-            RankOptions {
-                path_weight: 1.0,
-                ..full
-            },
+            None,
+            0,
         ));
     }
     v
@@ -430,12 +439,14 @@ fn main() {
     let mut ablate = false;
     let mut json_out: Option<PathBuf> = None;
     let mut per_file: Option<usize> = None;
+    let mut misses = false;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
             "--repo" => repos.extend(args.next().map(PathBuf::from)),
             "--cases" => want = args.next().and_then(|s| s.parse().ok()).unwrap_or(want),
             "--ablate" => ablate = true,
+            "--misses" => misses = true,
             "--per-file" => per_file = args.next().and_then(|s| s.parse().ok()),
             "--json" => json_out = args.next().map(PathBuf::from),
             other => {
@@ -496,7 +507,7 @@ fn main() {
             };
             let split = usize::from(!case.dev);
             let base = Baseline::build(&tree);
-            for (vi, (_, rank)) in vars.iter().enumerate() {
+            for (vi, (_, rank, pf, spread)) in vars.iter().enumerate() {
                 let a = &mut acc[split][vi];
                 a.n += 1;
                 for (k, &budget) in BUDGETS.iter().enumerate() {
@@ -504,9 +515,10 @@ fn main() {
                         .max_tokens(budget)
                         .rank(*rank)
                         .build();
-                    if let Some(p) = per_file {
+                    if let Some(p) = pf.or(per_file) {
                         so.max_chunks_per_file = p;
                     }
+                    so.spread_files = *spread;
                     let sel = index.select_with(&Query::new(&case.query), &so, &tok);
                     let pack = render(&sel, &tok);
                     let spans: Vec<(String, u32, u32)> = pack
@@ -514,7 +526,23 @@ fn main() {
                         .iter()
                         .map(|c| (c.path.clone(), c.start_line, c.end_line))
                         .collect();
-                    a.add(k, score(case, &spans), pack.tokens_used, budget);
+                    let sc = score(case, &spans);
+                    if misses && vi == 0 && budget == 8000 && case.dev && sc.1 < 1.0 {
+                        let mut top: Vec<&str> = Vec::new();
+                        for sp in &spans {
+                            if !top.contains(&sp.0.as_str()) && top.len() < 6 {
+                                top.push(&sp.0);
+                            }
+                        }
+                        eprintln!(
+                            "MISS {} {:?}\n  gold {:?}\n  got  {:?}",
+                            &case.commit[..8],
+                            case.query.lines().next().unwrap_or(""),
+                            case.files,
+                            top
+                        );
+                    }
+                    a.add(k, sc, pack.tokens_used, budget);
                 }
             }
             let a = &mut acc[split][vars.len()];
