@@ -25,7 +25,7 @@ pub struct PoolStats {
     pub size: u32,
     /// Connections open and idle now (PostgreSQL); for Redis, shared connections ready.
     pub idle: u32,
-    /// Connections checked out now (PostgreSQL); for Redis, handles alive now.
+    /// Connections checked out now (PostgreSQL); always 0 for Redis, which hands out clones.
     pub in_use: u32,
     /// Callers waiting now.
     pub waiting: u32,
