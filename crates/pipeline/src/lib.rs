@@ -62,6 +62,11 @@ pub use types::{
     RouteInfo,
 };
 
+/// The README's examples run as doc tests, so the quick example keeps working.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
+
 /// Everything that can go wrong in the facade.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]

@@ -91,9 +91,10 @@ enum Command {
         /// Only files with these extensions (comma separated, no dots).
         #[arg(long, value_delimiter = ',')]
         ext: Vec<String>,
-        /// The caller's clearance: findings above it are redacted.
-        #[arg(long, default_value = "public")]
-        security_level: String,
+        /// The caller's clearance: findings above it are redacted (default: `[security]
+        /// clearance` of the config, else public).
+        #[arg(long)]
+        security_level: Option<String>,
         /// Tenant (cache namespace).
         #[arg(long)]
         tenant: Option<String>,

@@ -16,8 +16,16 @@ struct Service {
 }
 
 async fn start(root: &std::path::Path, token: Option<&str>) -> Service {
+    start_with(root, token, Pipeline::builder()).await
+}
+
+async fn start_with(
+    root: &std::path::Path,
+    token: Option<&str>,
+    builder: pipeline::PipelineBuilder,
+) -> Service {
     let cache = tempfile::tempdir().unwrap();
-    let p = Pipeline::builder()
+    let p = builder
         .index_dir(cache.path())
         .allowed_roots([root])
         .build()
@@ -140,6 +148,37 @@ async fn pack_scan_redact_stats_health() {
     assert_eq!(status, 200);
     assert!(text.contains("pipeline_requests_total{outcome=\"success\"}"));
     assert!(!text.contains(SECRET));
+    // Prometheus text format: `# TYPE name kind` comments and `name{labels} number` samples.
+    let mut samples = 0;
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        if let Some(rest) = line.strip_prefix("# TYPE ") {
+            let kind = rest.split_whitespace().nth(1).unwrap();
+            assert!(
+                ["counter", "gauge", "summary", "histogram", "untyped"].contains(&kind),
+                "{line}"
+            );
+            continue;
+        }
+        let (name, value) = line.rsplit_once(' ').unwrap();
+        value
+            .parse::<f64>()
+            .unwrap_or_else(|_| panic!("bad value in {line:?}"));
+        let metric = name.split('{').next().unwrap();
+        assert!(
+            metric
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_'),
+            "{line}"
+        );
+        if let Some(labels) = name.strip_prefix(metric) {
+            assert!(
+                labels.is_empty() || (labels.starts_with('{') && labels.ends_with('}')),
+                "{line}"
+            );
+        }
+        samples += 1;
+    }
+    assert!(samples >= 5);
     let (status, text) = call(&svc.base, "GET", "/healthz", "", None).await;
     assert_eq!(status, 200, "{text}");
     svc.stop().await;
@@ -197,5 +236,67 @@ async fn policy_layers_refuse_with_clear_errors() {
     )
     .await;
     assert_eq!(status, 400, "{text}");
+    svc.stop().await;
+}
+
+struct SlowModel;
+impl pipeline::Backend for SlowModel {
+    fn name(&self) -> &str {
+        "slow"
+    }
+    fn answer<'a>(
+        &'a self,
+        _request: &'a pipeline::Request,
+        _pack: &'a str,
+    ) -> futures::future::BoxFuture<'a, Result<String, pipeline::pipeline_core::BoxError>> {
+        Box::pin(async {
+            tokio::time::sleep(Duration::from_millis(400)).await;
+            Ok("ok".to_string())
+        })
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn overload_is_a_503_with_retry_after() {
+    let root = tree();
+    let builder = Pipeline::builder()
+        .workers(1)
+        .queue_capacity(1)
+        .backend(SlowModel);
+    let svc = start_with(root.path(), None, builder).await;
+    let mut calls = Vec::new();
+    for i in 0..12 {
+        let base = svc.base.clone();
+        let body =
+            serde_json::json!({"query": format!("question {i} connect"), "root": root.path()})
+                .to_string();
+        calls.push(tokio::spawn(async move {
+            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+            let addr = base.trim_start_matches("http://").to_string();
+            let mut s = tokio::net::TcpStream::connect(&addr).await.unwrap();
+            let req = format!(
+                "POST /v1/pack HTTP/1.1\r\nhost: {addr}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            s.write_all(req.as_bytes()).await.unwrap();
+            let mut raw = Vec::new();
+            s.read_to_end(&mut raw).await.unwrap();
+            String::from_utf8_lossy(&raw).into_owned()
+        }));
+    }
+    let mut shed = 0;
+    let mut served = 0;
+    for c in calls {
+        let raw = c.await.unwrap();
+        if raw.starts_with("HTTP/1.1 503") {
+            assert!(raw.to_ascii_lowercase().contains("retry-after: 1"), "{raw}");
+            shed += 1;
+        } else if raw.starts_with("HTTP/1.1 200") {
+            served += 1;
+        } else {
+            panic!("unexpected answer: {raw}");
+        }
+    }
+    assert!(shed > 0 && served > 0, "shed {shed}, served {served}");
     svc.stop().await;
 }

@@ -150,9 +150,10 @@ pub fn run(cli: Cli) -> CliResult {
             let mut req = pipeline::Request::new(query, root);
             req.max_tokens = max_tokens.unwrap_or(cfg.pack.max_tokens);
             req.extensions = ext;
-            req.security_level = security_level
-                .parse()
-                .map_err(|e| format!("--security-level: {e}"))?;
+            req.security_level = match security_level {
+                Some(l) => l.parse().map_err(|e| format!("--security-level: {e}"))?,
+                None => cfg.security.clearance,
+            };
             req.tenant = tenant.unwrap_or_else(|| cfg.tenant.clone());
             req.format = match (format, pack_format) {
                 (PackOutput::Xml, _) => pipeline::PackFormat::Xml,
