@@ -212,7 +212,21 @@ impl Compressor {
                         true,
                     );
                     match crate::skeleton::elide_bodies(&t, language) {
-                        Some(s) => self.reencode(s, language),
+                        Some(s) => {
+                            // The grammar may see more once bodies are gone (error recovery
+                            // differs): repeat until nothing changes, so the result is a fixed
+                            // point and compressing it again gives it back.
+                            let mut cur = self.reencode(s, language);
+                            for _ in 0..4 {
+                                let next = crate::skeleton::elide_bodies(&cur, language)
+                                    .map(|s| self.reencode(s, language));
+                                match next {
+                                    Some(n) if n != cur => cur = n,
+                                    _ => break,
+                                }
+                            }
+                            cur
+                        }
                         None => {
                             out.level = Level::Aggressive;
                             let mut scratch = out.clone();
