@@ -169,9 +169,12 @@ impl PostgresTier {
                 config.table
             )));
         }
-        let pool = crate::pool::PgPool::connect_with(url, config.pool.clone(), config.lazy_connect)
+        let pool = crate::pool::postgres(url, &config.pool, config.lazy_connect)
             .await
-            .map_err(pg_err("connect"))?;
+            .map_err(|e| match e {
+                conn_pool::Error::Config(m) => Error::Invalid(m),
+                e => pg_err("connect")(e),
+            })?;
         let t = &config.table;
         let sql = Sql {
             get: format!("SELECT value FROM {t} WHERE key = $1 AND {LIVE}"),
@@ -306,7 +309,7 @@ impl PgShared {
         Ok(())
     }
 
-    async fn conn(&self) -> Result<crate::pool::PgConnection> {
+    async fn conn(&self) -> Result<crate::pool::PgConn<'_>> {
         self.ensure_migrated().await?;
         self.pool.get().await.map_err(pg_err("get connection"))
     }
@@ -339,12 +342,12 @@ impl PgShared {
              END $mig$;
              COMMIT;"
         );
-        let conn = self.pool.get().await.map_err(pg_err("get connection"))?;
+        let mut conn = self.pool.get().await.map_err(pg_err("get connection"))?;
         conn.batch_execute(&sql).await.map_err(pg_err("migrate"))
     }
 
     async fn schema_version(&self) -> Result<i32> {
-        let conn = self.conn().await?;
+        let mut conn = self.conn().await?;
         let row = conn
             .query_one(
                 &format!(
@@ -372,13 +375,10 @@ impl PgShared {
     }
 
     pub(crate) async fn fetch(&self, key: &str) -> Result<Fetched> {
-        let conn = self.conn().await?;
-        let stmt = conn
-            .prepare_cached(&self.sql.get)
-            .await
-            .map_err(pg_err("prepare"))?;
+        let mut conn = self.conn().await?;
+        let sql = self.sql.get.as_str();
         let row = conn
-            .query_opt(&stmt, &[&key])
+            .query_opt(sql, &[&key])
             .await
             .map_err(pg_err("select"))?;
         let raw: Option<Vec<u8>> = row.map(|r| r.get(0));
@@ -396,13 +396,10 @@ impl PgShared {
         if keys.is_empty() {
             return Ok(Vec::new());
         }
-        let conn = self.conn().await?;
-        let stmt = conn
-            .prepare_cached(&self.sql.get_many)
-            .await
-            .map_err(pg_err("prepare"))?;
+        let mut conn = self.conn().await?;
+        let sql = self.sql.get_many.as_str();
         let rows = conn
-            .query(&stmt, &[&keys])
+            .query(sql, &[&keys])
             .await
             .map_err(pg_err("select many"))?;
         drop(conn);
@@ -431,12 +428,9 @@ impl PgShared {
         fresh_until_ms: u64,
     ) -> Result<()> {
         let stored = codec::encode(value, fresh_until_ms, self.config.compress_above);
-        let conn = self.conn().await?;
-        let stmt = conn
-            .prepare_cached(&self.sql.set)
-            .await
-            .map_err(pg_err("prepare"))?;
-        conn.execute(&stmt, &[&key, &stored, &Self::ttl_ms(ttl)])
+        let mut conn = self.conn().await?;
+        let sql = self.sql.set.as_str();
+        conn.execute(sql, &[&key, &stored, &Self::ttl_ms(ttl)])
             .await
             .map(|_| ())
             .map_err(pg_err("upsert"))
@@ -461,50 +455,38 @@ impl PgShared {
             .iter()
             .map(|k| codec::encode(last[k], fresh_until_ms, self.config.compress_above))
             .collect();
-        let conn = self.conn().await?;
-        let stmt = conn
-            .prepare_cached(&self.sql.set_many)
-            .await
-            .map_err(pg_err("prepare"))?;
-        conn.execute(&stmt, &[&keys, &values, &Self::ttl_ms(ttl)])
+        let mut conn = self.conn().await?;
+        let sql = self.sql.set_many.as_str();
+        conn.execute(sql, &[&keys, &values, &Self::ttl_ms(ttl)])
             .await
             .map(|_| ())
             .map_err(pg_err("upsert many"))
     }
 
     pub(crate) async fn remove(&self, key: &str) -> Result<()> {
-        let conn = self.conn().await?;
-        let stmt = conn
-            .prepare_cached(&self.sql.delete)
-            .await
-            .map_err(pg_err("prepare"))?;
-        conn.execute(&stmt, &[&key])
+        let mut conn = self.conn().await?;
+        let sql = self.sql.delete.as_str();
+        conn.execute(sql, &[&key])
             .await
             .map(|_| ())
             .map_err(pg_err("delete"))
     }
 
     pub(crate) async fn remove_prefix(&self, prefix: &str) -> Result<u64> {
-        let conn = self.conn().await?;
-        let stmt = conn
-            .prepare_cached(&self.sql.delete_prefix)
-            .await
-            .map_err(pg_err("prepare"))?;
-        conn.execute(&stmt, &[&prefix])
+        let mut conn = self.conn().await?;
+        let sql = self.sql.delete_prefix.as_str();
+        conn.execute(sql, &[&prefix])
             .await
             .map_err(pg_err("delete prefix"))
     }
 
     async fn sweep_expired(&self, batch: i64) -> Result<u64> {
-        let conn = self.conn().await?;
-        let stmt = conn
-            .prepare_cached(&self.sql.sweep)
-            .await
-            .map_err(pg_err("prepare"))?;
+        let mut conn = self.conn().await?;
+        let sql = self.sql.sweep.as_str();
         let mut total = 0;
         loop {
             let n = conn
-                .execute(&stmt, &[&batch.max(1)])
+                .execute(sql, &[&batch.max(1)])
                 .await
                 .map_err(pg_err("sweep"))?;
             total += n;
@@ -515,19 +497,16 @@ impl PgShared {
     }
 
     async fn write_raw_for_tests(&self, key: &str, raw: &[u8]) -> Result<()> {
-        let conn = self.conn().await?;
-        let stmt = conn
-            .prepare_cached(&self.sql.set)
-            .await
-            .map_err(pg_err("prepare"))?;
-        conn.execute(&stmt, &[&key, &raw, &None::<i64>])
+        let mut conn = self.conn().await?;
+        let sql = self.sql.set.as_str();
+        conn.execute(sql, &[&key, &raw, &None::<i64>])
             .await
             .map(|_| ())
             .map_err(pg_err("upsert"))
     }
 
     async fn row_count(&self) -> Result<i64> {
-        let conn = self.conn().await?;
+        let mut conn = self.conn().await?;
         let row = conn
             .query_one(&format!("SELECT count(*) FROM {}", self.config.table), &[])
             .await

@@ -147,14 +147,16 @@ impl RedisTier {
     pub async fn connect(url: &str, config: RedisConfig) -> Result<Self> {
         let client = redis::Client::open(url)
             .map_err(|e| Error::Invalid(format!("redis URL is not valid: {:?}", e.kind())))?;
-        let pool =
-            crate::pool::RedisPool::connect_with(url, config.pool.clone(), config.lazy_connect)
-                .await
-                .map_err(|e| Error::Backend {
+        let pool = crate::pool::redis(url, &config.pool, config.lazy_connect)
+            .await
+            .map_err(|e| match e {
+                conn_pool::Error::Config(m) => Error::Invalid(m),
+                e => Error::Backend {
                     tier: "redis",
                     op: "connect",
                     message: e.to_string(),
-                })?;
+                },
+            })?;
         let batch = config.batch;
         let shared = Arc::new(RedisShared {
             pool,
