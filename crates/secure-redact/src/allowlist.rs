@@ -97,11 +97,16 @@ const WORDS: &[&[u8]] = &[
     b"secretkey123",
     b"password123",
     b"hunter2",
+    b"opensesame",
+    b"qwxhzgrpbjpvcgvuc2vzyw1l",
     b"foobar",
     b"0000000000",
 ];
 
 const EXACT: &[&[u8]] = &[
+    b"foo",
+    b"bar",
+    b"baz",
     b"password",
     b"passwd",
     b"pass",

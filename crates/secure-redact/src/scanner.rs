@@ -53,6 +53,7 @@ struct Compiled {
     re: Regex,
     secret_group: Option<usize>,
     kw_group: Option<usize>,
+    host_group: Option<usize>,
     allow: Vec<Regex>,
     path: Option<Regex>,
 }
@@ -188,6 +189,9 @@ impl ScannerBuilder {
             let secret_group = re
                 .group_info()
                 .to_index(regex_automata::PatternID::ZERO, "secret");
+            let host_group = re
+                .group_info()
+                .to_index(regex_automata::PatternID::ZERO, "host");
             let kw_group = re
                 .group_info()
                 .to_index(regex_automata::PatternID::ZERO, "kw");
@@ -207,6 +211,7 @@ impl ScannerBuilder {
                 re,
                 secret_group,
                 kw_group,
+                host_group,
                 allow,
                 path,
             });
@@ -496,7 +501,11 @@ impl Scanner {
                 .kw_group
                 .and_then(|g| caps.get_group(g))
                 .map(|s| (s.start, s.end));
-            if self.accept(c, text, span.start, span.end, kw) {
+            let host_ok = c
+                .host_group
+                .and_then(|g| caps.get_group(g))
+                .is_none_or(|h| !reserved_host(&text[h.start..h.end]));
+            if host_ok && self.accept(c, text, span.start, span.end, kw) {
                 out.push(Raw {
                     rule: ri,
                     start: span.start,
@@ -542,7 +551,11 @@ impl Scanner {
             .kw_group
             .and_then(|g| caps.get_group(g))
             .map(|s| (s.start, s.end));
-        if self.accept(c, text, span.start, span.end, kw) {
+        let host_ok = c
+            .host_group
+            .and_then(|g| caps.get_group(g))
+            .is_none_or(|h| !reserved_host(&text[h.start..h.end]));
+        if host_ok && self.accept(c, text, span.start, span.end, kw) {
             out.push(Raw {
                 rule: ri,
                 start: span.start,
@@ -638,6 +651,22 @@ impl Scanner {
         }
         out
     }
+}
+
+/// Hosts reserved for documentation and tests (RFC 2606, RFC 6761) and loopback: credentials
+/// pointing there are examples or local fixtures, not leaks.
+fn reserved_host(h: &[u8]) -> bool {
+    let h = h.to_ascii_lowercase();
+    let h = h.strip_suffix(b".").unwrap_or(&h);
+    h == b"localhost"
+        || h.starts_with(b"127.")
+        || h == b"0.0.0.0"
+        || [&b"example.com"[..], b"example.org", b"example.net"]
+            .iter()
+            .any(|d| h == *d || h.ends_with(&[b".", *d].concat()))
+        || [&b".example"[..], b".test", b".invalid", b".localhost"]
+            .iter()
+            .any(|t| h.ends_with(t))
 }
 
 fn build_many(patterns: &[String], what: &str) -> Result<Option<Regex>> {
@@ -801,7 +830,7 @@ fn generic_value_ok(text: &[u8], s: usize, e: usize, kw: Option<&[u8]>) -> bool 
         // Unquoted identifiers and member accesses are code, not secrets.
         if v.iter()
             .all(|b| b.is_ascii_alphanumeric() || *b == b'_' || *b == b'.')
-            && looks_like_identifier(v)
+            && (looks_like_identifier(v) || crate::validate::code_identifier(v))
         {
             return false;
         }

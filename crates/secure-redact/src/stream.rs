@@ -72,6 +72,12 @@ fn advance(pos: &mut Pos, bytes: &[u8]) {
     pos.offset += bytes.len();
 }
 
+/// Bytes before the carry-over point kept as context for the next step, so a rule whose
+/// keyword sits before the secret still sees it.
+fn context_len(overlap: usize) -> usize {
+    (overlap / 2).min(2048)
+}
+
 impl Scanner {
     /// Scan a reader with default [`StreamOptions`]; findings have offsets, lines and columns
     /// in the whole stream.
@@ -93,8 +99,10 @@ impl Scanner {
     ) -> Result<()> {
         let chunk = opts.chunk_size.max(4096);
         let overlap = opts.overlap.min(chunk / 2);
+        let ctx = context_len(overlap);
         let mut buf: Vec<u8> = Vec::with_capacity(chunk + overlap);
-        let mut pos = Pos::default();
+        let mut pos = Pos::default(); // position of buf[0] in the stream
+        let mut done = 0usize; // relative to buf: findings starting before this were reported
         let mut first = true;
         loop {
             let eof = fill(&mut reader, &mut buf, chunk)?;
@@ -107,7 +115,7 @@ impl Scanner {
             };
             let keep: Vec<_> = raws
                 .into_iter()
-                .filter(|r| r.start < commit && (first || r.end > r.start))
+                .filter(|r| r.start >= done && r.start < commit && (first || r.end > r.start))
                 .collect();
             for f in self.finish(&buf, &keep, pos) {
                 on_finding(f);
@@ -115,15 +123,16 @@ impl Scanner {
             if eof {
                 return Ok(());
             }
-            // Carry over from the end of the last committed finding or the commit point.
             let cut = keep
                 .iter()
                 .map(|r| r.end)
                 .max()
                 .map_or(commit, |e| e.max(commit))
                 .min(buf.len());
-            advance(&mut pos, &buf[..cut]);
-            buf.drain(..cut);
+            let drop = cut.saturating_sub(ctx).max(done.min(cut));
+            advance(&mut pos, &buf[..drop]);
+            buf.drain(..drop);
+            done = cut - drop;
             first = false;
         }
     }
@@ -156,9 +165,11 @@ impl Scanner {
     ) -> Result<StreamSummary> {
         let chunk = opts.chunk_size.max(4096);
         let overlap = opts.overlap.min(chunk / 2);
+        let ctx = context_len(overlap);
         let mut buf: Vec<u8> = Vec::with_capacity(chunk + overlap);
         let mut out: Vec<u8> = Vec::with_capacity(chunk + 1024);
         let mut pos = Pos::default();
+        let mut done = 0usize; // relative to buf: bytes before this were written
         let mut summary = StreamSummary::default();
         let mut first = true;
         loop {
@@ -171,11 +182,13 @@ impl Scanner {
             };
             if !eof && mode == RedactMode::DropLine {
                 // Cut at a line start so a dropped line is never split.
-                commit = memchr::memrchr(b'\n', &buf[..commit]).map_or(commit, |p| p + 1);
+                commit = memchr::memrchr(b'\n', &buf[..commit])
+                    .map_or(commit, |p| p + 1)
+                    .max(done);
             }
             let keep: Vec<_> = raws
                 .into_iter()
-                .filter(|r| r.start < commit && (first || r.end > r.start))
+                .filter(|r| r.start >= done && r.start < commit && (first || r.end > r.start))
                 .collect();
             let mut cut = keep
                 .iter()
@@ -188,12 +201,18 @@ impl Scanner {
             }
             let findings = self.finish(&buf, &keep, pos);
             out.clear();
-            apply(&buf[..cut], pos.offset, &findings, mode, &mut out);
+            apply(
+                &buf[done..cut],
+                pos.offset + done,
+                &findings,
+                mode,
+                &mut out,
+            );
             writer.write_all(&out).map_err(|e| Error::Io {
                 what: "stream output".into(),
                 source: e,
             })?;
-            summary.bytes_in += cut as u64;
+            summary.bytes_in += (cut - done) as u64;
             summary.bytes_out += out.len() as u64;
             summary.level = summary.level.max(Scanner::level_of(&findings));
             summary.findings.extend(findings);
@@ -204,8 +223,14 @@ impl Scanner {
                 })?;
                 return Ok(summary);
             }
-            advance(&mut pos, &buf[..cut]);
-            buf.drain(..cut);
+            let drop = if mode == RedactMode::DropLine {
+                cut
+            } else {
+                cut.saturating_sub(ctx).max(done.min(cut))
+            };
+            advance(&mut pos, &buf[..drop]);
+            buf.drain(..drop);
+            done = cut - drop;
             first = false;
         }
     }

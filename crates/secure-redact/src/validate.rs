@@ -26,13 +26,16 @@ pub enum Validator {
     Phone,
     /// Value must mix at least two character classes (lower, upper, digit) — weeds out words.
     Mixed,
+    /// Looks like a random token: [`Validator::Mixed`] and not a code identifier or type name
+    /// (`AuthorizationRef`, `MI_UserCredentials_0`).
+    Token,
 }
 
 impl Validator {
     /// Run the check on a captured secret.
     pub fn check(self, s: &[u8]) -> bool {
         match self {
-            Validator::Luhn => luhn_ok(s),
+            Validator::Luhn => card_ok(s),
             Validator::Iban => iban_ok(s),
             Validator::Jwt => jwt_ok(s),
             Validator::JwtBase64 => jwt_base64_ok(s),
@@ -41,8 +44,76 @@ impl Validator {
             Validator::Ipv4 => ipv4_ok(s),
             Validator::Phone => phone_ok(s),
             Validator::Mixed => classes(s) >= 2,
+            Validator::Token => classes(s) >= 2 && !code_identifier(s),
         }
     }
+}
+
+/// True for identifiers and type names of code: CamelCase or snake_case words, `__` paths,
+/// long all-letter segments, or pronounceable words (many vowels, long letter runs).
+pub(crate) fn code_identifier(v: &[u8]) -> bool {
+    if !v
+        .iter()
+        .all(|b| b.is_ascii_alphanumeric() || *b == b'_' || *b == b'.' || *b == b':')
+    {
+        return false;
+    }
+    if memchr::memmem::find(v, b"__").is_some() || memchr::memmem::find(v, b"::").is_some() {
+        return true;
+    }
+    if v.contains(&b'_')
+        && v.split(|&b| b == b'_')
+            .any(|s| s.len() >= 8 && s.iter().all(u8::is_ascii_alphabetic))
+    {
+        return true;
+    }
+    let letters = v.iter().filter(|b| b.is_ascii_alphabetic()).count();
+    if letters == 0 {
+        return false;
+    }
+    let vowels = v
+        .iter()
+        .filter(|b| matches!(b.to_ascii_lowercase(), b'a' | b'e' | b'i' | b'o' | b'u'))
+        .count();
+    // Letters in word-like runs: Capitalised (Xyy..), lowercase runs >= 4, uppercase runs >= 4.
+    let mut wordy = 0;
+    let mut i = 0;
+    while i < v.len() {
+        if !v[i].is_ascii_alphabetic() {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        if v[i].is_ascii_uppercase() {
+            i += 1;
+            if i < v.len() && v[i].is_ascii_lowercase() {
+                while i < v.len() && v[i].is_ascii_lowercase() {
+                    i += 1;
+                }
+                if i - start >= 3 {
+                    wordy += i - start;
+                }
+            } else {
+                while i < v.len()
+                    && v[i].is_ascii_uppercase()
+                    && !(i + 1 < v.len() && v[i + 1].is_ascii_lowercase())
+                {
+                    i += 1;
+                }
+                if i - start >= 4 {
+                    wordy += i - start;
+                }
+            }
+        } else {
+            while i < v.len() && v[i].is_ascii_lowercase() {
+                i += 1;
+            }
+            if i - start >= 4 {
+                wordy += i - start;
+            }
+        }
+    }
+    vowels * 10 >= letters * 3 && wordy * 2 >= letters
 }
 
 /// Shannon entropy in bits per byte of `s` (0 for empty input).
@@ -185,6 +256,18 @@ fn iban_len(cc: &[u8]) -> Option<usize> {
         (b"XK", 20),
     ];
     T.iter().find(|(c, _)| c.as_slice() == cc).map(|(_, n)| *n)
+}
+
+/// A plausible payment card: Luhn-valid, and not an integer constant of code (a number within
+/// 64 of a power of two, as bit masks and limits are).
+pub(crate) fn card_ok(s: &[u8]) -> bool {
+    if !luhn_ok(s) {
+        return false;
+    }
+    let v = s.iter().filter(|b| b.is_ascii_digit()).fold(0u64, |a, &b| {
+        a.wrapping_mul(10).wrapping_add(u64::from(b - b'0'))
+    });
+    !(0..=64u64).any(|k| v.wrapping_add(k).is_power_of_two() || v.wrapping_sub(k).is_power_of_two())
 }
 
 /// IBAN check: spaces ignored, known country length, mod-97 of the rearranged number is 1.

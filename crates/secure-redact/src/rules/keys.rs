@@ -4,7 +4,7 @@
 
 use super::{raw, Spec};
 use crate::Level::{Classified, Sensitive};
-use crate::Validator::{Jwt, JwtBase64, Mixed, PemBody};
+use crate::Validator::{Jwt, JwtBase64, Mixed, PemBody, Token};
 
 pub(crate) fn rules() -> Vec<Spec> {
     vec![
@@ -20,7 +20,7 @@ pub(crate) fn rules() -> Vec<Spec> {
             .pos(&["PuTTY-User-Key-File-3: ssh-ed25519\nEncryption: none\nComment: me\nPublic-Lines: 2\nAAAAC3NzaC1lZDI1NTE5AAAAIOq8Rz3kLm9Vt2Xw7Yp4Bn6Cd1Ef5Gh0Jk2Lm4No6Pq\nPrivate-Lines: 1\nAAAAIHq8Rz3kLm9Vt2Xw7Yp4Bn6Cd1Ef5Gh0Jk2Lm4No6Pq8Rz3kLm9Vt2Xw7Yp4Bn\nPrivate-MAC: 3f9a1c7e\n"]),
         raw("pkcs12-file", "PKCS#12 / PFX key store file", Classified, &[], r"(?i)\.(?:p12|pfx)$").path(r"(?i)\.(?:p12|pfx)$").file(),
         raw("jwt", "JSON Web Token (header decodes to JSON with alg)", Sensitive, &["eyj"],
-            r"\b(eyJ[A-Za-z0-9_\-]{8,}={0,2}\.eyJ[A-Za-z0-9_\-]{4,}={0,2}\.(?:[A-Za-z0-9_\-]{8,}={0,2})?)(?:[^A-Za-z0-9_\-.=]|$)")
+            r"\b(eyJ[A-Za-z0-9_\-]{8,}={0,2}\.eyJ[A-Za-z0-9_\-]{4,}={0,2}(?:\.(?:[A-Za-z0-9_\-]{8,}={0,2})?)?)(?:[^A-Za-z0-9_\-.=]|$)")
             .val(Jwt).win(8, 8192)
             .pos(&["Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJhIjoxLCJiIjoyLCJjIjozfQ.hxhGCCCmGV9nT1slief1WgEsOsfdnlVizNrODxfh1M8",
                    "String tokenWithNoneAlg = \"eyJhbGciOiJub25lIn0.eyJzdWIiOiJ0ZXN0LXVzZXIifQ.\";"])
@@ -29,29 +29,29 @@ pub(crate) fn rules() -> Vec<Spec> {
             r"\b(ZXlK[A-Za-z0-9+/]{40,}={0,2})").val(JwtBase64).win(8, 8192)
             .pos(&["ZXlKaGJHY2lPaUpGVXpNNE5DSjkuZXlKcGMzTWlPaUpxYjJVaUxBMEtJQ0psZUhBaU9qRXpNREE0TVRrek9EQXNEUW9nSW1oMGRIQTZMeTlsZUdGdGNHeGxMbU52YlM5cGMxOXliMjkwSWpwMGNuVmxmUS5kQmpmdEplWjRDVlAtbUI5MksyN3VoYlVKVTFwMXJfd1cxZ0ZXRk9Falhr"]),
         raw("url-credentials", "URL or connection string with an inline password (scheme://user:pass@host)", Classified, &["://"],
-            r"\b[A-Za-z][A-Za-z0-9+.\-]{1,30}://[^\s:@/\x22'`<>(){}\[\]]{1,128}:([^\s@/\x22'`<>{}\[\]$]{3,128})@[A-Za-z0-9][A-Za-z0-9_.\-]*")
+            r"\b[A-Za-z][A-Za-z0-9+.\-]{1,30}://[^\s:@/\x22'`<>(){}\[\]]{1,128}:(?P<secret>[^\s@/\x22'`<>{}\[\]$]{4,128})@(?P<host>[A-Za-z0-9][A-Za-z0-9_.\-]*)")
             .win(48, 512).hit(crate::HitCheck::UrlUserinfo)
             .pos(&["DATABASE_URL=postgres://app:Tr0ub4dor-x9@db.internal:5432/app", "mongodb+srv://svc:q8Rz3kLm9Vt2@cluster0.ab1cd.mongodb.net/test",
                    "amqp://guest:Zx7Vb2Nm4Pq9@rabbit.prod:5672/"])
             .neg(&["postgres://user:password@localhost/db", "redis://:${REDIS_PASSWORD}@redis:6379", "https://user:<password>@example.com"]),
         raw("authorization-header", "HTTP Authorization header with a Bearer / Basic / Token credential", Sensitive, &["authorization"],
             r#"(?i:authorization)[\x22']?\s*[:=]\s*[\x22']?\s*(?:(?i:bearer|basic|token|digest|apikey|api-key|key|sso-key)\s+)?([A-Za-z0-9._~+/=\-]{12,})(?:[^A-Za-z0-9._~+/=\-]|$)"#)
-            .val(Mixed).win(8, 2200)
+            .val(Token).win(8, 2200)
             .pos(&["curl -H 'Authorization: Basic YnJvd3Nlcjo9cT0z' https://api", "curl --header  'Authorization:  5eb4223e-5008-46e5-be67-c7b8f2732305'"])
             .neg(&["-H \"Authorization: Bearer $API_KEY\"", "--header \"Authorization: Basic ...\"", "-H \"Authorization: Token **********\""]),
         raw("api-key-header", "API key / token sent in an HTTP header (X-Api-Key, Api-Token, Private-Token, ...)", Sensitive,
             &["api-key", "api-token", "apikey", "auth-token", "access-token", "private-token"],
             r#"(?i:x-api-key|api-key|api-token|x-apikey|apikey|x-auth-token|x-access-token|private-token)[\x22']?\s*:\s*[\x22']?([A-Za-z0-9._~+/=\-]{8,})[\x22']"#)
-            .val(Mixed).ent(2.8)
+            .val(Token).ent(2.8)
             .pos(&["curl -X POST --header \"Api-Token: Sk94HG7f6KB\""]).neg(&["-H \"apikey: $API_KEY\""]),
         raw("curl-auth-user", "Credentials passed to curl -u / --user", Sensitive, &["curl"],
             r#"\bcurl\b(?s:.)*?\s(?:-u|--user)[ =]+[\x22']?(?:[^\s\x22':$<\[{]{0,64}:[\x22']?([^\s\x22'$<\[{]{4,128})|([^\s\x22':$<\[{]{6,128}):)[\x22']?(?:\s|$)"#)
-            .val(Mixed).win(0, 800)
+            .val(Token).win(0, 800)
             .pos(&["curl -u developer:yqDVtkqPECriaLRi https://x", "curl -u \":d2LkV78zLx!t\" https://localhost:9200"])
             .neg(&["curl -u <user:password> https://test.com/endpoint", "curl --user neo4j:[PASSWORD] http://x", "curl -u username:token",
                    "curl -sL --user \"$1:$2\" \"$3\""]),
         raw("basic-auth-credentials-header", "Pre-encoded HTTP basic credentials in code", Sensitive, &["basic "],
-            r"(?i:basic)\s+([A-Za-z0-9+/]{16,}={0,2})(?:[^A-Za-z0-9+/=]|$)").val(Mixed).ent(3.5)
+            r"(?i:basic)\s+([A-Za-z0-9+/]{16,}={0,2})(?:[^A-Za-z0-9+/=]|$)").val(Token).ent(3.5)
             .pos(&["headers['X-Auth'] = 'Basic dXNlcjpxOFJ6M2tMbTlWdDJYdzdZ'"]),
         raw("ssh-password-sshpass", "Password passed to sshpass -p", Sensitive, &["sshpass"],
             r#"sshpass\s+-p\s*[\x22']?([^\s\x22'$]{6,})"#).val(Mixed)
