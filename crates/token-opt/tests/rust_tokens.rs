@@ -60,6 +60,15 @@ fn flatten(ts: TokenStream, skip_docs: bool, out: &mut Vec<String>) {
     }
 }
 
+/// Equal, or `new` is the elision marker standing for a string literal.
+fn same_token(orig: &str, new: &str) -> bool {
+    orig == new || (new == "<elided>" && orig.ends_with(['"', '#']))
+}
+
+fn same_tokens(orig: &[String], new: &[String]) -> bool {
+    orig.len() == new.len() && orig.iter().zip(new).all(|(a, b)| same_token(a, b))
+}
+
 fn tokens(text: &str, skip_docs: bool) -> Option<Vec<String>> {
     // rustc normalises CRLF to LF before lexing (so does the compressor).
     let ts = TokenStream::from_str(&text.replace("\r\n", "\n")).ok()?;
@@ -161,11 +170,11 @@ fn registry_sample_keeps_its_token_stream() {
             }
             match tokens(&out.text, skip_docs) {
                 None => failures.push(format!("{level}: {} no longer lexes", f.display())),
-                Some(after) if after != before => {
+                Some(after) if !same_tokens(&before, &after) => {
                     let at = before
                         .iter()
                         .zip(&after)
-                        .position(|(a, b)| a != b)
+                        .position(|(a, b)| !same_token(a, b))
                         .unwrap_or(0);
                     failures.push(format!(
                         "{level}: {} differs at token {at}: {:?} vs {:?}",
