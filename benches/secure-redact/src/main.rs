@@ -424,12 +424,18 @@ fn main() {
         ds = detect_secrets();
         sl = secretlint();
     }
-    let tp_refs: Vec<&Sample> = tp.iter().collect();
+    // The peers are slow: they see every third tp sample (and every fp sample); our recall on
+    // the same subset is what their figures are compared with.
+    let tp_refs: Vec<&Sample> = tp.iter().step_by(3).collect();
     let fp_refs: Vec<&Sample> = fps.clone();
-    let peer_recall = |f: &dyn Fn(&Path) -> Option<(usize, Duration)>| -> Option<(f64, f64)> {
+    let sub_recall =
+        tp_refs.iter().filter(|s| flagged(s)).count() as f64 / tp_refs.len().max(1) as f64;
+    if ds.is_some() || sl.is_some() {
         write_samples(&work.join("tp"), &tp_refs);
-        let (a, _) = f(&work.join("tp"))?;
         write_samples(&work.join("fp"), &fp_refs);
+    }
+    let peer_recall = |f: &dyn Fn(&Path) -> Option<(usize, Duration)>| -> Option<(f64, f64)> {
+        let (a, _) = f(&work.join("tp"))?;
         let (b, _) = f(&work.join("fp"))?;
         Some((
             a as f64 / tp_refs.len().max(1) as f64,
@@ -442,58 +448,64 @@ fn main() {
     let sl_q = sl
         .as_ref()
         .and_then(|e| peer_recall(&|d| secretlint_flagged(e, d)));
-    let mut r = Record::higher_is_better(
-        "corpus recall (tp.jsonl, any finding)",
-        "recall",
-        "share",
-        recall,
-    )
-    .with_target(">= 0.98", recall >= 0.98);
-    if let Some((rc, _)) = ds_q {
-        r = r.with_peer("detect-secrets", rc);
+    bench.record(
+        Record::higher_is_better(
+            "corpus recall (tp.jsonl, any finding)",
+            "recall",
+            "share",
+            recall,
+        )
+        .with_target(">= 0.98", recall >= 0.98),
+    );
+    if ds.is_some() && ds_q.is_none() {
+        eprintln!("secure-redact bench: detect-secrets ran but its output could not be read");
     }
-    bench.record(r);
-    if let Some((rc, _)) = sl_q {
-        bench.record(
-            Record::higher_is_better(
-                "corpus recall (tp.jsonl, any finding)",
-                "recall vs secretlint",
-                "share",
-                recall,
-            )
-            .with_peer("secretlint", rc),
-        );
+    for (name, q) in [("detect-secrets", ds_q), ("secretlint", sl_q)] {
+        if let Some((rc, _)) = q {
+            bench.record(
+                Record::higher_is_better(
+                    &format!(
+                        "corpus recall, every 3rd tp sample ({} files)",
+                        tp_refs.len()
+                    ),
+                    &format!("recall vs {name}"),
+                    "share",
+                    sub_recall,
+                )
+                .with_peer(name, rc),
+            );
+        }
     }
     bench.record(
         Record::higher_is_better("corpus recall, kind=literal", "recall", "share", lit_recall)
             .with_target(">= 0.99", lit_recall >= 0.99),
     );
-    let mut r = Record::lower_is_better(
-        "corpus false-positive rate (fp.jsonl, excluding tp_of_other_rule)",
-        "FP rate",
-        "share",
-        fp_rate,
-    )
-    .with_target("<= 0.02", fp_rate <= 0.02);
-    if let Some((_, f)) = ds_q {
-        r = r.with_peer("detect-secrets", f);
-    }
-    bench.record(r);
-    if let Some((_, f)) = sl_q {
-        bench.record(
-            Record::lower_is_better(
-                "corpus false-positive rate",
-                "FP rate vs secretlint",
-                "share",
-                fp_rate,
-            )
-            .with_peer("secretlint", f),
-        );
+    bench.record(
+        Record::lower_is_better(
+            "corpus false-positive rate (fp.jsonl, excluding tp_of_other_rule)",
+            "FP rate",
+            "share",
+            fp_rate,
+        )
+        .with_target("<= 0.02", fp_rate <= 0.02),
+    );
+    for (name, q) in [("detect-secrets", ds_q), ("secretlint", sl_q)] {
+        if let Some((_, f)) = q {
+            bench.record(
+                Record::lower_is_better(
+                    "corpus false-positive rate",
+                    &format!("FP rate vs {name}"),
+                    "share",
+                    fp_rate,
+                )
+                .with_peer(name, f),
+            );
+        }
     }
 
     // Throughput against the peers on the same clean files (a slice: the peers are slow).
     if ds.is_some() || sl.is_some() {
-        let slice_limit = 4 << 20;
+        let slice_limit = 1 << 20;
         let mut slice = Vec::new();
         let mut n = 0;
         for (p, b) in &files {

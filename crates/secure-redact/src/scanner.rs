@@ -761,16 +761,27 @@ fn resolve(rules: &[Compiled], out: &mut Vec<Raw>) {
     });
     out.dedup_by(|b, a| a.start == b.start && a.end == b.end);
     if out.iter().any(|r| rules[r.rule].rule.generic) {
+        // Specific spans sorted by start (out is sorted), with a running maximum of their ends:
+        // a generic span [s, e) overlaps a specific one iff some specific span starting before e
+        // ends after s. O(n log n).
         let specific: Vec<(usize, usize)> = out
             .iter()
             .filter(|r| !rules[r.rule].rule.generic)
-            .map(|r| (r.start, r.end))
+            .map(|r| (r.start, r.end.max(r.start + 1)))
             .collect();
+        let mut max_end = Vec::with_capacity(specific.len());
+        let mut m = 0;
+        for &(_, e) in &specific {
+            m = m.max(e);
+            max_end.push(m);
+        }
         out.retain(|r| {
-            !rules[r.rule].rule.generic
-                || !specific
-                    .iter()
-                    .any(|&(s, e)| s < r.end.max(r.start + 1) && r.start < e.max(s + 1))
+            if !rules[r.rule].rule.generic {
+                return true;
+            }
+            let end = r.end.max(r.start + 1);
+            let idx = specific.partition_point(|&(s, _)| s < end);
+            idx == 0 || max_end[idx - 1] <= r.start
         });
     }
 }
