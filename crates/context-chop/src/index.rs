@@ -5,7 +5,7 @@ use crate::chunk::{ChunkOptions, Chunker};
 use crate::terms::for_each_term;
 use crate::walk::{read_source, thread_count, walk, Source, WalkIssue, WalkOptions};
 use crate::{store, Error, Result};
-use std::collections::HashMap;
+use foldhash::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
@@ -342,7 +342,7 @@ pub(crate) fn whole_term(name: &str) -> Option<String> {
 
 /// Chunks and indexes one file's text with a file-local dictionary.
 fn index_text(chunker: &Chunker, path: &str, text: &str) -> (Vec<String>, Vec<ChunkRec>) {
-    let mut local: HashMap<String, u32> = HashMap::new();
+    let mut local: HashMap<String, u32> = HashMap::default();
     let mut names: Vec<String> = Vec::new();
     let intern = |t: &str, local: &mut HashMap<String, u32>, names: &mut Vec<String>| -> u32 {
         if let Some(&id) = local.get(t) {

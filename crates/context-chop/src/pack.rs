@@ -71,7 +71,7 @@ pub struct SelectOptions {
     /// The tokenizer's encoding (default o200k).
     pub encoding: Encoding,
     /// At most this many index chunks from one file; 0 (the default) scales with the budget:
-    /// one per 600 tokens, between 4 and 64 (4 at 2k, 13 at 8k, 53 at 32k).
+    /// as many chunks of the index's target size as fill 60% of it (at least 2).
     pub max_chunks_per_file: usize,
     /// Merge chunks that touch into one block (one header) (default on).
     pub merge_adjacent: bool,
@@ -509,7 +509,10 @@ impl Index {
         let format = opts.format;
         let budget = opts.max_tokens;
         let per_file = match opts.max_chunks_per_file {
-            0 => (budget / 600).clamp(4, 64),
+            0 => {
+                let target = self.opts.chunk.target_tokens.max(1) as f64;
+                ((0.6 * budget as f64 / target).ceil() as usize).max(2)
+            }
             n => n,
         };
         let mut hits = self.rank(query, &opts.rank);
@@ -614,72 +617,106 @@ impl Index {
             }
             total
         };
-        let mut misses = 0usize;
-        for h in &hits {
-            if budget.saturating_sub(used) < 16 {
+        // Pass 0: rank order, at most `per_file` chunks a file. When that leaves more than 10%
+        // of the budget: pass 1 adds the neighbours of what was chosen (the code around the
+        // best matches), pass 2 goes down the ranking again without the per-file limit.
+        for pass in 0..3 {
+            if pass > 0 && (used as f64) >= 0.9 * budget as f64 {
                 break;
             }
-            let Some(&(f, k)) = self.derived.chunk_at.get(h.chunk as usize) else {
-                continue;
+            let candidates: Vec<(u32, u32, f32)> = match pass {
+                1 => {
+                    let mut best: Vec<((u32, u32), f32)> =
+                        best_score.iter().map(|(k, v)| (*k, *v)).collect();
+                    best.sort_by(|x, y| y.1.total_cmp(&x.1).then(x.0.cmp(&y.0)));
+                    let mut v = Vec::new();
+                    for ((f, k), sc) in best {
+                        let n = self.files.get(f as usize).map_or(0, |x| x.chunks.len()) as u32;
+                        if k > 0 {
+                            v.push((f, k - 1, sc * 0.5));
+                        }
+                        if k + 1 < n {
+                            v.push((f, k + 1, sc * 0.5));
+                        }
+                    }
+                    v
+                }
+                _ => hits
+                    .iter()
+                    .filter_map(|h| {
+                        let &(f, k) = self.derived.chunk_at.get(h.chunk as usize)?;
+                        Some((f, k, h.score))
+                    })
+                    .collect(),
             };
-            let Some(file) = self.files.get(f as usize) else {
-                continue;
-            };
-            if file.kind == FileKind::Binary {
-                continue;
-            }
-            // Cheap early skip: the stored estimate says it cannot fit (the estimate is within
-            // about 30% of the exact count), or too many in a row did not fit.
-            let est = file.chunks.get(k as usize).map(|c| c.tokens).unwrap_or(0) as f32;
-            if est * 0.7 > budget.saturating_sub(used) as f32 {
-                skipped.push((f, k, h.score));
-                misses += 1;
-                if misses > 200 {
+            let limit = if pass == 0 { per_file } else { usize::MAX };
+            let mut misses = 0usize;
+            for (f, k, score) in candidates {
+                if budget.saturating_sub(used) < 16 {
                     break;
                 }
-                continue;
+                let Some(file) = self.files.get(f as usize) else {
+                    continue;
+                };
+                if file.kind == FileKind::Binary
+                    || chosen
+                        .get(&f)
+                        .is_some_and(|s| s.contains(&k) || s.len() >= limit)
+                {
+                    continue;
+                }
+                // Cheap early skip: the stored estimate says it cannot fit (the estimate is
+                // within about 30% of the exact count), or too many in a row did not fit.
+                let est = file.chunks.get(k as usize).map(|c| c.tokens).unwrap_or(0) as f32;
+                if est * 0.7 > budget.saturating_sub(used) as f32 {
+                    if pass == 0 {
+                        skipped.push((f, k, score));
+                    }
+                    misses += 1;
+                    if misses > 200 {
+                        break;
+                    }
+                    continue;
+                }
+                let text = texts.entry(f).or_insert_with(|| self.current_text(f));
+                let Some(text) = text.as_deref() else {
+                    continue;
+                };
+                let set = chosen.entry(f).or_default();
+                // The block k joins, and the blocks it merges.
+                let (mut a, mut b) = (k, k);
+                let mut old_cost = 0usize;
+                if opts.merge_adjacent {
+                    while a > 0 && set.contains(&(a - 1)) {
+                        a -= 1;
+                    }
+                    while set.contains(&(b + 1)) {
+                        b += 1;
+                    }
+                    if a < k {
+                        old_cost += cost_of(self, f, a, k - 1, text);
+                    }
+                    if b > k {
+                        old_cost += cost_of(self, f, k + 1, b, text);
+                    }
+                }
+                let new_cost = cost_of(self, f, a, b, text);
+                let delta = new_cost.saturating_sub(old_cost);
+                if used + delta > budget {
+                    if pass == 0 {
+                        skipped.push((f, k, score));
+                    }
+                    misses += 1;
+                    if misses > 48 {
+                        break;
+                    }
+                    continue;
+                }
+                misses = 0;
+                used += delta;
+                set.insert(k);
+                best_score.insert((f, k), score);
             }
-            let text = texts.entry(f).or_insert_with(|| self.current_text(f));
-            let Some(text) = text.as_deref() else {
-                continue;
-            };
-            let set = chosen.entry(f).or_default();
-            if set.len() >= per_file {
-                continue;
-            }
-            // The block k joins, and the blocks it merges.
-            let (mut a, mut b) = (k, k);
-            let mut old_cost = 0usize;
-            if opts.merge_adjacent {
-                while a > 0 && set.contains(&(a - 1)) {
-                    a -= 1;
-                }
-                while set.contains(&(b + 1)) {
-                    b += 1;
-                }
-                if a < k {
-                    let s = blocks_of(set, a, k - 1);
-                    old_cost += cost_of(self, f, s.0, s.1, text);
-                }
-                if b > k {
-                    let s = blocks_of(set, k + 1, b);
-                    old_cost += cost_of(self, f, s.0, s.1, text);
-                }
-            }
-            let new_cost = cost_of(self, f, a, b, text);
-            let delta = new_cost.saturating_sub(old_cost);
-            if used + delta > budget {
-                skipped.push((f, k, h.score));
-                misses += 1;
-                if misses > 48 {
-                    break;
-                }
-                continue;
-            }
-            misses = 0;
-            used += delta;
-            set.insert(k);
-            best_score.insert((f, k), h.score);
         }
         // Group into blocks.
         let mut blocks: Vec<(u32, u32, u32, f32)> = Vec::new();
@@ -698,12 +735,14 @@ impl Index {
         }
         // Fill the rest with the head of the best chunk that did not fit.
         let mut partial: Option<SelectedChunk> = None;
-        if opts.fill_partial && (used as f64) < 0.9 * budget as f64 {
-            for &(f, k, score) in skipped.iter().take(8) {
+        if opts.fill_partial && budget.saturating_sub(used) >= 24 {
+            for &(f, k, score) in skipped
+                .iter()
+                .filter(|s| !chosen.get(&s.0).is_some_and(|c| c.contains(&s.1)))
+                .take(8)
+            {
                 let set = chosen.get(&f);
-                let near = set.is_some_and(|s| {
-                    s.contains(&k) || (k > 0 && s.contains(&(k - 1))) || s.contains(&(k + 1))
-                });
+                let near = set.is_some_and(|s| s.contains(&k));
                 if near || set.is_some_and(|s| s.len() >= per_file) {
                     continue;
                 }
@@ -745,12 +784,7 @@ impl Index {
     }
 }
 
-/// The block of `set` spanning `a..=b` (all members by construction).
-fn blocks_of(_set: &BTreeSet<u32>, a: u32, b: u32) -> (u32, u32) {
-    (a, b)
-}
-
-/// The longest line prefix of `c` whose block fits in `room` tokens (at least 3 lines).
+/// The longest line prefix of `c` whose block fits in `room` tokens (at least 2 lines).
 fn truncate_block(
     format: Format,
     c: &SelectedChunk,
@@ -776,7 +810,7 @@ fn truncate_block(
         end += line.len();
         lines += 1;
     }
-    if lines < 3 {
+    if lines < 2 {
         return None;
     }
     let mut p = c.clone();
@@ -787,7 +821,7 @@ fn truncate_block(
         let cut = p.text[..p.text.len() - 1].rfind('\n').map(|i| i + 1)?;
         p.text.truncate(cut);
         p.end_line -= 1;
-        if p.end_line < p.start_line + 2 {
+        if p.end_line < p.start_line + 1 {
             return None;
         }
     }

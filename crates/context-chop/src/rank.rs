@@ -4,7 +4,7 @@
 
 use crate::index::{whole_term, FileKind, Index};
 use crate::terms::{for_each_term, is_stopword};
-use std::collections::HashMap;
+use foldhash::HashMap;
 
 /// A question about the tree, with optional extra keywords (for example a route's keywords
 /// from keyword-trie) and their weights.
@@ -123,7 +123,7 @@ const DOC_WORDS: &[&str] = &[
 
 /// Query terms with weights, and whole words that may name symbols.
 fn query_terms(q: &Query) -> (Vec<(String, f32)>, Vec<String>, bool) {
-    let mut w: HashMap<String, f32> = HashMap::new();
+    let mut w: HashMap<String, f32> = HashMap::default();
     let mut order: Vec<String> = Vec::new();
     let mut wholes: Vec<String> = Vec::new();
     let mut docs = false;
@@ -181,7 +181,7 @@ impl Index {
         let mut stamp = vec![u32::MAX; n];
         let mut tf = vec![0f32; n];
         let mut file_mark = vec![u32::MAX; self.files.len()];
-        let mut idf_of: HashMap<u32, f32> = HashMap::new();
+        let mut idf_of: HashMap<u32, f32> = HashMap::default();
         for (qi, (t, qw)) in qterms.iter().enumerate() {
             let Some(tid) = self.dict.get(t) else {
                 continue;
@@ -265,7 +265,7 @@ impl Index {
             let mut seeds: Vec<u32> = touched.clone();
             seeds.sort_unstable_by(|a, b| scores[*b as usize].total_cmp(&scores[*a as usize]));
             seeds.truncate(opts.neighbour_seeds);
-            let mut bonus: HashMap<u32, f32> = HashMap::new();
+            let mut bonus: HashMap<u32, f32> = HashMap::default();
             for &s in &seeds {
                 let Some((_, rec)) = self.chunk(s) else {
                     continue;
@@ -293,7 +293,7 @@ impl Index {
         }
         // Files as a whole: each chunk gets a share of its file's best score.
         if opts.file_weight > 0.0 {
-            let mut best: HashMap<u32, f32> = HashMap::new();
+            let mut best: HashMap<u32, f32> = HashMap::default();
             for &c in &touched {
                 let f = d.chunk_at[c as usize].0;
                 let e = best.entry(f).or_default();

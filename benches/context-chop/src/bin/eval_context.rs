@@ -440,6 +440,7 @@ fn main() {
     let mut json_out: Option<PathBuf> = None;
     let mut per_file: Option<usize> = None;
     let mut misses = false;
+    let mut chunk_tokens: Option<usize> = None;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
@@ -447,6 +448,7 @@ fn main() {
             "--cases" => want = args.next().and_then(|s| s.parse().ok()).unwrap_or(want),
             "--ablate" => ablate = true,
             "--misses" => misses = true,
+            "--chunk-tokens" => chunk_tokens = args.next().and_then(|s| s.parse().ok()),
             "--per-file" => per_file = args.next().and_then(|s| s.parse().ok()),
             "--json" => json_out = args.next().map(PathBuf::from),
             other => {
@@ -494,10 +496,16 @@ fn main() {
             if extract(repo, &case.parent, &tree).is_err() {
                 continue;
             }
-            let opts = IndexOptions {
+            let mut opts = IndexOptions {
                 cache_dir: Some(cache.clone()),
                 ..IndexOptions::default()
             };
+            if let Some(t) = chunk_tokens {
+                opts.chunk = context_chop::ChunkOptions {
+                    target_tokens: t,
+                    max_tokens: 2 * t,
+                };
+            }
             let index = match Index::open(&tree, opts) {
                 Ok(i) => i,
                 Err(e) => {
