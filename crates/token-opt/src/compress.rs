@@ -183,6 +183,24 @@ impl Compressor {
             fallback: None,
         };
         let level = self.options.level;
+        // Rust at aggressive: doc attributes (`#[doc = ...]`, `#![doc(...)]`) go with the doc
+        // comments (they are the same thing to the compiler).
+        let without_docs;
+        let text_lf: &str = if language == Language::Rust && level >= Level::Aggressive {
+            match lex::lex(text_lf, language) {
+                Some(l) if l.ok => match strip_doc_attributes(text_lf, &l.spans) {
+                    Some((t, n)) => {
+                        out.comments_removed += n;
+                        without_docs = t;
+                        &without_docs
+                    }
+                    None => text_lf,
+                },
+                _ => text_lf,
+            }
+        } else {
+            text_lf
+        };
         out.text = match language {
             Language::Json if level >= Level::Balanced => minify_json(text_lf),
             Language::Yaml if level >= Level::Balanced => minify_yaml(text_lf, &mut out),
@@ -408,6 +426,112 @@ impl Compressor {
         }
         Some((first, end, seen))
     }
+}
+
+/// `text` without its Rust doc attributes, and how many there were; `None` when it has none.
+/// An attribute alone on its line takes the line with it. Attributes that mention a macro
+/// metavariable (`#[doc = $doc]`) stay: removing them could leave an empty `$()*` repetition.
+fn strip_doc_attributes(text: &str, spans: &[Span]) -> Option<(String, usize)> {
+    let b = text.as_bytes();
+    let mut cuts: Vec<(usize, usize)> = Vec::new();
+    let mut si = 0usize;
+    let mut i = 0usize;
+    while i < b.len() {
+        while si < spans.len() && spans[si].end <= i {
+            si += 1;
+        }
+        if let Some(sp) = spans.get(si) {
+            if sp.start <= i {
+                i = sp.end;
+                continue;
+            }
+        }
+        if b[i] == b'#' {
+            if let Some(end) = doc_attribute_end(b, i, &spans[si..]) {
+                cuts.push((i, end));
+                i = end;
+                continue;
+            }
+        }
+        i += 1;
+    }
+    if cuts.is_empty() {
+        return None;
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut pos = 0usize;
+    for &(start, end) in &cuts {
+        let line_start = text[..start].rfind('\n').map_or(0, |p| p + 1);
+        let line_end = text[end..].find('\n').map_or(text.len(), |p| end + p);
+        let (start, end) = if text[line_start..start].trim().is_empty()
+            && text[end..line_end].trim().is_empty()
+            && line_start >= pos
+        {
+            (line_start, (line_end + 1).min(text.len()))
+        } else {
+            (start, end)
+        };
+        if start < pos {
+            continue;
+        }
+        out.push_str(&text[pos..start]);
+        pos = end;
+    }
+    out.push_str(&text[pos..]);
+    Some((out, cuts.len()))
+}
+
+/// The end of a doc attribute starting with the `#` at `start`, if it is one; `spans` are the
+/// literal and comment spans from there on.
+fn doc_attribute_end(b: &[u8], start: usize, spans: &[Span]) -> Option<usize> {
+    let ws = |mut j: usize| {
+        while j < b.len() && b[j].is_ascii_whitespace() {
+            j += 1;
+        }
+        j
+    };
+    let mut j = start + 1;
+    if b.get(j) == Some(&b'!') {
+        j += 1;
+    }
+    j = ws(j);
+    if b.get(j) != Some(&b'[') {
+        return None;
+    }
+    j = ws(j + 1);
+    if !b[j..].starts_with(b"doc")
+        || b.get(j + 3)
+            .is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_')
+    {
+        return None;
+    }
+    let mut depth = 1usize;
+    let mut k = j + 3;
+    let mut spans = spans.iter().peekable();
+    while k < b.len() {
+        while spans.peek().is_some_and(|s| s.end <= k) {
+            spans.next();
+        }
+        if let Some(s) = spans.peek() {
+            if s.start <= k {
+                k = s.end;
+                continue;
+            }
+        }
+        match b[k] {
+            b'[' => depth += 1,
+            b']' => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(k + 1);
+                }
+            }
+            b'$' => return None,
+            _ => {}
+        }
+        k += 1;
+    }
+    None
 }
 
 /// Whether any code line of a Python file indents with tabs or form feeds (then indentation

@@ -229,3 +229,15 @@ fn invalid_utf8_is_an_error_not_a_panic() {
         .compress_bytes(b"fn f() {}\xff\xfe", Language::Rust)
         .is_err());
 }
+
+#[test]
+fn rust_aggressive_drops_doc_attributes_but_not_macro_ones() {
+    let src = "#![doc = include_str!(\"../README.md\")]\n#[doc(hidden)]\npub fn f() {}\n#[doc = \"x]\"] #[inline] fn g() {}\nmacro_rules! m { ($d:expr) => { $(#[doc = $d])* fn h() {} } }\n#[cfg_attr(docsrs, doc(cfg(feature = \"a\")))]\nfn k() {}\n";
+    let out = c(src, Language::Rust, Level::Aggressive);
+    assert_eq!(
+        out,
+        "pub fn f() {}\n#[inline] fn g() {}\nmacro_rules! m { ($d:expr) => { $(#[doc = $d])* fn h() {} } }\n#[cfg_attr(docsrs, doc(cfg(feature = \"a\")))]\nfn k() {}\n"
+    );
+    // Balanced keeps them.
+    assert!(c(src, Language::Rust, Level::Balanced).contains("#[doc(hidden)]"));
+}
