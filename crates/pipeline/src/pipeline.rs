@@ -804,7 +804,7 @@ impl Inner {
 
     fn cache_key(&self, req: &Request, root: &Path, version: &str) -> String {
         let mut h = blake3::Hasher::new();
-        h.update(b"pipeline-pack-v1\0");
+        h.update(b"pipeline-pack-v2\0");
         let query: Vec<&str> = req.query.split_whitespace().collect();
         for part in [
             req.tenant.as_str(),
@@ -839,6 +839,36 @@ fn io_reason(e: &std::io::Error) -> String {
         std::io::ErrorKind::PermissionDenied => "permission denied".into(),
         _ => e.to_string(),
     }
+}
+
+/// The stored form of a response: `PPK2`, the length of a JSON header (every field but the
+/// pack text), the header, then the pack text as raw UTF-8. A hit parses only the small header;
+/// the pack, most of the bytes, is copied, not parsed.
+fn encode_response(r: &Response) -> Option<Vec<u8>> {
+    let mut header = r.clone();
+    header.pack = String::new();
+    let json = serde_json::to_vec(&header).ok()?;
+    let len = u32::try_from(json.len()).ok()?;
+    let mut out = Vec::with_capacity(8 + json.len() + r.pack.len());
+    out.extend_from_slice(b"PPK2");
+    out.extend_from_slice(&len.to_le_bytes());
+    out.extend_from_slice(&json);
+    out.extend_from_slice(r.pack.as_bytes());
+    Some(out)
+}
+
+/// The inverse of [`encode_response`]; `None` for anything else (recomputed, overwritten).
+fn decode_response(bytes: &[u8]) -> Option<Response> {
+    let rest = bytes.strip_prefix(b"PPK2")?;
+    let (len, rest) = rest.split_first_chunk::<4>()?;
+    let len = u32::from_le_bytes(*len) as usize;
+    if rest.len() < len {
+        return None;
+    }
+    let (json, pack) = rest.split_at(len);
+    let mut r: Response = serde_json::from_slice(json).ok()?;
+    r.pack = std::str::from_utf8(pack).ok()?.to_string();
+    Some(r)
 }
 
 struct Prepare(Arc<Inner>);
@@ -925,7 +955,7 @@ impl Stage<Request, Work> for CacheLookup {
             return Ok(work);
         };
         if let Some(found) = cache.get(&work.key).await {
-            if let Ok(mut resp) = serde_json::from_slice::<Response>(&found.value) {
+            if let Some(mut resp) = decode_response(&found.value) {
                 resp.request_id = req.request_id.clone();
                 resp.cache_level = match found.level {
                     tiered_cache::CacheLevel::L1 => CacheLevel::L1,
@@ -1262,7 +1292,7 @@ impl Stage<Request, Work> for CacheStore {
                 let mut stored = work.response.clone();
                 stored.latency_ms = 0.0;
                 stored.request_id.clear();
-                if let Ok(bytes) = serde_json::to_vec(&stored) {
+                if let Some(bytes) = encode_response(&stored) {
                     if let Err(e) = cache.set(&work.key, Bytes::from(bytes), None).await {
                         // A failed store degrades the cache, not the request.
                         tracing::warn!(error = %e, "cache store failed");
@@ -1275,5 +1305,47 @@ impl Stage<Request, Work> for CacheStore {
             self.0.flights.remove(&work.key);
         }
         Ok(work)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stored_responses_round_trip_and_junk_is_refused() {
+        let r = Response {
+            request_id: String::new(),
+            pack: "## a.rs:1-2\n```rust\nfn a() {}\n```\n".into(),
+            tokens_used: 12,
+            index_version: "v".into(),
+            ..Response::default()
+        };
+        let bytes = encode_response(&r).unwrap();
+        assert_eq!(decode_response(&bytes), Some(r));
+        assert_eq!(decode_response(b""), None);
+        assert_eq!(decode_response(b"PPK2\xff\xff\xff\xff{}"), None);
+        assert_eq!(decode_response(b"{\"pack\": \"x\"}"), None);
+        let mut bad = bytes.clone();
+        bad.truncate(10);
+        assert_eq!(decode_response(&bad), None);
+    }
+
+    #[test]
+    fn overlapping_findings_become_one_placeholder() {
+        let text = "key = AKIAABCDEFGHIJKLMNOP and more";
+        let f = |start, end| secure_redact::Finding {
+            rule: "aws-access-key".into(),
+            level: secure_redact::Level::Sensitive,
+            start,
+            end,
+            line: 1,
+            column: start + 1,
+            fingerprint: "abcdef0123".into(),
+        };
+        let a = f(6, 26);
+        let b = f(10, 20);
+        let out = replace_findings(text, &[&a, &b]);
+        assert_eq!(out, "key = [REDACTED:aws-access-key:abcdef] and more");
     }
 }
