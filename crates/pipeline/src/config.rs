@@ -142,6 +142,10 @@ pub struct ServerConfig {
     pub body_limit: usize,
     /// Per-request timeout in milliseconds.
     pub request_timeout_ms: u64,
+    /// A request whose body has not fully arrived this many milliseconds after its headers is
+    /// answered `408` and its connection closed (a stalled or slow client cannot hold a
+    /// request open).
+    pub body_read_timeout_ms: u64,
     /// Seconds to finish in-flight requests on shutdown.
     pub shutdown_grace_secs: u64,
 }
@@ -154,6 +158,7 @@ impl Default for ServerConfig {
             allowed_roots: Vec::new(),
             body_limit: 1 << 20,
             request_timeout_ms: 30_000,
+            body_read_timeout_ms: 10_000,
             shutdown_grace_secs: 10,
         }
     }

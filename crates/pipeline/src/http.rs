@@ -1,6 +1,7 @@
 //! The HTTP service (`pipeline serve`): the pipeline behind axum, with the policy a shared
 //! service needs in layers around it: bearer-token authentication, a body size limit, allowed
-//! roots, a per-request timeout, load shedding as `503` with `Retry-After`, and graceful shutdown.
+//! roots, a body read timeout (`408` for a client that stalls mid-body), a per-request timeout,
+//! load shedding as `503` with `Retry-After`, and graceful shutdown.
 //!
 //! | route | body | answer |
 //! |---|---|---|
@@ -30,6 +31,7 @@ pub struct AppState {
     pipeline: Pipeline,
     token: Option<Arc<str>>,
     timeout: Duration,
+    body_timeout: Duration,
 }
 
 impl AppState {
@@ -43,6 +45,7 @@ impl AppState {
                 .filter(|t| !t.is_empty())
                 .map(Arc::from),
             timeout: Duration::from_millis(config.request_timeout_ms.max(1)),
+            body_timeout: Duration::from_millis(config.body_read_timeout_ms.max(1)),
         }
     }
 }
@@ -218,8 +221,49 @@ async fn healthz(State(state): State<AppState>) -> HttpResponse {
     (status, Json(health)).into_response()
 }
 
-/// The service's routes, with the body limit applied.
+/// Reads the whole body within the body read timeout (`408` otherwise) and the body limit
+/// (`413` otherwise) before the handler runs, so a client that sends half a body and stalls
+/// is cut off instead of holding its request open forever.
+async fn read_body(
+    State((timeout, limit)): State<(Duration, usize)>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> HttpResponse {
+    let (parts, body) = request.into_parts();
+    match tokio::time::timeout(timeout, axum::body::to_bytes(body, limit)).await {
+        Ok(Ok(bytes)) => {
+            let request = axum::extract::Request::from_parts(parts, axum::body::Body::from(bytes));
+            next.run(request).await
+        }
+        Ok(Err(e)) if format!("{e:?}").contains("LengthLimit") => ApiError(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("the request body is larger than the limit of {limit} bytes"),
+        )
+        .into_response(),
+        Ok(Err(e)) => ApiError(
+            StatusCode::BAD_REQUEST,
+            format!("cannot read the request body: {e}"),
+        )
+        .into_response(),
+        Err(_) => {
+            let mut res = ApiError(
+                StatusCode::REQUEST_TIMEOUT,
+                format!(
+                    "the request body did not arrive within {} ms",
+                    timeout.as_millis()
+                ),
+            )
+            .into_response();
+            res.headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+            res
+        }
+    }
+}
+
+/// The service's routes, with the body limit and the body read timeout applied.
 pub fn router(state: AppState, body_limit: usize) -> Router {
+    let body_timeout = state.body_timeout;
     Router::new()
         .route("/v1/pack", post(pack))
         .route("/v1/scan", post(scan))
@@ -228,6 +272,10 @@ pub fn router(state: AppState, body_limit: usize) -> Router {
         .route("/metrics", get(metrics))
         .route("/healthz", get(healthz))
         .layer(DefaultBodyLimit::max(body_limit))
+        .layer(axum::middleware::from_fn_with_state(
+            (body_timeout, body_limit),
+            read_body,
+        ))
         .with_state(state)
 }
 
