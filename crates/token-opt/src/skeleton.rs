@@ -71,8 +71,10 @@ pub(crate) fn elide_bodies(text: &str, lang: Language) -> Option<String> {
                         | "constructor_body"
                         | "function_body"
                 );
-                if block && body.end_byte() > body.start_byte() {
-                    let elided = if python { "..." } else { "{ ... }" };
+                let elided = if python { "..." } else { "{ ... }" };
+                // A body no longer than its marker (`{}`, `{ x }`) is kept: eliding it would
+                // only add tokens.
+                if block && body.end_byte() > body.start_byte() + elided.len() {
                     cuts.push((body.start_byte(), body.end_byte(), elided));
                     descend = false;
                 }
