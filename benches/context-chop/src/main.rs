@@ -6,7 +6,7 @@
 //! process with its peak RSS; a warm query on an open index; re-opening a saved index; a
 //! one-file change re-indexed; and the peers packing the same tree (time and peak RSS from
 //! `/usr/bin/time`). Peers are installed into `target/bench-tools/` (repomix from npm,
-//! code2prompt with `cargo install`) unless `--quick`.
+//! code2prompt with `cargo install`) unless `--quick` or `BENCH_NO_INSTALL` is set.
 
 use bench_support::{peak_rss_bytes, Bench, Record};
 use context_chop::{Index, IndexOptions, Query, SelectOptions};
@@ -266,7 +266,7 @@ fn main() {
 
     // Peers on the same tree.
     let tools = ws.join("target/bench-tools");
-    if !quick {
+    if !quick && std::env::var_os("BENCH_NO_INSTALL").is_none() {
         install_peers(&tools);
     }
     let out_dir = scratch.join("peer-out");
