@@ -363,11 +363,16 @@ fn syntax_costs(
     let Some(language) = grammar(lang) else {
         return false;
     };
-    let mut parser = tree_sitter::Parser::new();
-    if parser.set_language(&language).is_err() {
-        return false;
+    thread_local! {
+        static PARSER: std::cell::RefCell<tree_sitter::Parser> =
+            std::cell::RefCell::new(tree_sitter::Parser::new());
     }
-    let Some(tree) = parser.parse(text, None) else {
+    let tree = PARSER.with(|p| {
+        let mut parser = p.borrow_mut();
+        parser.set_language(&language).ok()?;
+        parser.parse(text, None)
+    });
+    let Some(tree) = tree else {
         return false;
     };
     let n = lines.len();

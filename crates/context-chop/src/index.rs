@@ -25,6 +25,10 @@ pub struct IndexOptions {
     /// Trust an unchanged (size, mtime) to mean unchanged contents, so unchanged files are not
     /// even read (default on). Off: every file is read and hashed on every refresh.
     pub trust_mtime: bool,
+    /// When many files need indexing, load this tokenizer's vocabulary on a spare thread
+    /// meanwhile (it takes tens of milliseconds), so the first select does not wait for it
+    /// (default o200k; `None`: don't).
+    pub warm_tokenizer: Option<token_opt::Encoding>,
 }
 
 impl Default for IndexOptions {
@@ -35,6 +39,7 @@ impl Default for IndexOptions {
             cache_dir: None,
             persist: true,
             trust_mtime: true,
+            warm_tokenizer: Some(token_opt::Encoding::O200k),
         }
     }
 }
@@ -633,7 +638,11 @@ impl Index {
         let issues: Mutex<Vec<WalkIssue>> = Mutex::new(Vec::new());
         let nthreads = thread_count(self.opts.walk.threads).min(todo.len().max(1));
         let files_ref = &self.files;
+        let warm = self.opts.warm_tokenizer.filter(|_| todo.len() >= 32);
         std::thread::scope(|s| {
+            if let Some(enc) = warm {
+                s.spawn(move || token_opt::Tokenizer::new(enc).map(|t| t.count("warm")));
+            }
             for _ in 0..nthreads {
                 s.spawn(|| {
                     let mut local = Vec::new();
