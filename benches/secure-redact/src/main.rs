@@ -123,7 +123,9 @@ fn time_cpu<T>(f: impl FnOnce() -> T) -> (Duration, Duration, T) {
 }
 
 fn tools_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/bench-tools")
+    let d = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/bench-tools");
+    let _ = std::fs::create_dir_all(&d);
+    d.canonicalize().unwrap_or(d)
 }
 
 /// Install detect-secrets into a venv under target/bench-tools; returns the executable.
@@ -217,21 +219,52 @@ fn detect_secrets_flagged(exe: &Path, dir: &Path) -> Option<(usize, Duration)> {
 
 /// Files secretlint reports something in.
 fn secretlint_flagged(exe: &Path, dir: &Path) -> Option<(usize, Duration)> {
+    // secretlint's glob does not follow `..` components.
+    let dir = &dir.canonicalize().ok()?;
     let _ = std::fs::write(
         dir.join(".secretlintrc.json"),
         r#"{"rules":[{"id":"@secretlint/secretlint-rule-preset-recommend"}]}"#,
     );
     let cwd = tools_dir();
+    // Node truncates large piped stdout at exit; have secretlint write the report to a file.
+    let report = cwd.join("secretlint-report.json");
+    let _ = std::fs::remove_file(&report);
     let (d, out) = time(|| {
         Command::new(exe)
             .arg(format!("{}/**/*", dir.display()))
             .args(["--format", "json", "--secretlintrc"])
             .arg(dir.join(".secretlintrc.json"))
+            .arg("--output")
+            .arg(&report)
             .current_dir(&cwd)
             .output()
     });
-    let out = out.ok()?;
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
+    let out = out.map(|mut o| {
+        if let Ok(r) = std::fs::read(&report) {
+            o.stdout = r;
+        }
+        o
+    });
+    let out = match out {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("secure-redact bench: secretlint did not start: {e}");
+            return None;
+        }
+    };
+    let v: serde_json::Value = match serde_json::from_slice(&out.stdout) {
+        Ok(v) => v,
+        Err(e) => {
+            let err = String::from_utf8_lossy(&out.stderr);
+            eprintln!(
+                "secure-redact bench: secretlint output unreadable ({e}; {} bytes, status {}): {}",
+                out.stdout.len(),
+                out.status,
+                err.chars().take(300).collect::<String>()
+            );
+            return None;
+        }
+    };
     let n = v.as_array().map_or(0, |a| {
         a.iter()
             .filter(|r| r["messages"].as_array().is_some_and(|m| !m.is_empty()))
