@@ -180,8 +180,8 @@ fn choose_cuts(tok: &[usize], costs: &[f32], opts: ChunkOptions) -> Vec<usize> {
     let max = opts.max_tokens;
     let mut cuts = Vec::new();
     let mut s = 0usize;
+    let mut rest: usize = tok.iter().sum();
     while s < n {
-        let rest: usize = tok[s..].iter().take_while(|_| true).sum::<usize>();
         if rest as f32 <= target * 1.25 {
             cuts.push(n);
             break;
@@ -205,6 +205,7 @@ fn choose_cuts(tok: &[usize], costs: &[f32], opts: ChunkOptions) -> Vec<usize> {
             }
         }
         cuts.push(best.1);
+        rest -= tok[s..best.1].iter().sum::<usize>();
         s = best.1;
     }
     cuts
