@@ -634,7 +634,9 @@ impl Index {
         }
         let chunker = Chunker::new(self.opts.chunk);
         let next = AtomicUsize::new(0);
-        let results: Mutex<Vec<Processed>> = Mutex::new(Vec::with_capacity(todo.len()));
+        let mut results: Vec<Processed> = Vec::with_capacity(todo.len());
+        let (tx, rx) = std::sync::mpsc::channel::<Processed>();
+        let dict = &mut self.dict;
         let issues: Mutex<Vec<WalkIssue>> = Mutex::new(Vec::new());
         let nthreads = thread_count(self.opts.walk.threads).min(todo.len().max(1));
         let files_ref = &self.files;
@@ -644,8 +646,9 @@ impl Index {
                 s.spawn(move || token_opt::Tokenizer::new(enc).map(|t| t.count("warm")));
             }
             for _ in 0..nthreads {
+                let tx = tx.clone();
                 s.spawn(|| {
-                    let mut local = Vec::new();
+                    let tx = tx;
                     loop {
                         let k = next.fetch_add(1, Ordering::Relaxed);
                         let Some(&wi) = todo.get(k) else { break };
@@ -680,21 +683,39 @@ impl Index {
                                 (kind, lang_id(lang), data)
                             }
                         };
-                        local.push(Processed {
+                        let sent = tx.send(Processed {
                             walked: wi,
                             hash,
                             kind,
                             lang,
                             data,
                         });
-                    }
-                    if let Ok(mut v) = results.lock() {
-                        v.extend(local);
+                        if sent.is_err() {
+                            break;
+                        }
                     }
                 });
             }
+            drop(tx);
+            // Intern each file's terms as it arrives, so the per-file dictionaries do not all
+            // live at once.
+            for mut p in rx {
+                if let Some((names, chunks)) = p.data.as_mut() {
+                    let ids: Vec<u32> = names.iter().map(|n| dict.intern(n)).collect();
+                    for c in chunks.iter_mut() {
+                        for t in &mut c.terms {
+                            t.0 = ids[t.0 as usize];
+                        }
+                        c.terms.sort_unstable_by_key(|t| t.0);
+                        for sym in &mut c.symbols {
+                            *sym = ids[*sym as usize];
+                        }
+                    }
+                    *names = Vec::new();
+                }
+                results.push(p);
+            }
         });
-        let mut results = results.into_inner().unwrap_or_default();
         results.sort_by_key(|p| p.walked);
         stats.issues.extend(issues.into_inner().unwrap_or_default());
         stats.hashed = results.len();
@@ -726,17 +747,8 @@ impl Index {
                         prev
                     }
                     (data, _) => {
-                        let (names, mut chunks) = data.unwrap_or_default();
-                        let ids: Vec<u32> = names.iter().map(|n| self.dict.intern(n)).collect();
-                        for c in &mut chunks {
-                            for t in &mut c.terms {
-                                t.0 = ids[t.0 as usize];
-                            }
-                            c.terms.sort_unstable_by_key(|t| t.0);
-                            for s in &mut c.symbols {
-                                *s = ids[*s as usize];
-                            }
-                        }
+                        // Terms were interned as the file arrived.
+                        let (_, chunks) = data.unwrap_or_default();
                         if p.kind != FileKind::Binary {
                             stats.reindexed += 1;
                         }
