@@ -425,6 +425,18 @@ impl Scanner {
                     }
                     let (back, fwd) = inner.rules[ri].rule.window;
                     if let Some(k) = inner.rules[ri].rule.anchor {
+                        // A generic rule would only yield to a specific finding that starts
+                        // right after this keyword: skip the work.
+                        if inner.rules[ri].rule.generic {
+                            if let Some(last) = out.last() {
+                                if !inner.rules[last.rule].rule.generic
+                                    && last.start >= m.end()
+                                    && last.start <= m.end() + 48
+                                {
+                                    continue;
+                                }
+                            }
+                        }
                         let from = m.start().saturating_sub(k);
                         let to = m.end().saturating_add(fwd).min(text.len());
                         self.verify_anchored(ri, text, from, to, &mut caps[ri], &mut out);
