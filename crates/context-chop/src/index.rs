@@ -264,14 +264,38 @@ pub(crate) struct Derived {
     pub chunk_at: Vec<(u32, u32)>,
     /// The first global chunk id of each file.
     pub file_first: Vec<u32>,
-    /// Postings by term id.
-    pub postings: Vec<Vec<Posting>>,
-    /// Files whose path has the term, by term id.
-    pub path_files: Vec<Vec<u32>>,
+    /// Postings of all terms, grouped by term id (compressed rows: see `post_start`).
+    pub postings: Vec<Posting>,
+    /// `postings[post_start[t]..post_start[t + 1]]` are the postings of term `t`.
+    pub post_start: Vec<u32>,
+    /// Files whose path has the term, grouped by term id (see `path_start`).
+    pub path_files: Vec<u32>,
+    /// `path_files[path_start[t]..path_start[t + 1]]` are the files of term `t`.
+    pub path_start: Vec<u32>,
     /// Chunks defining a symbol, by the symbol's term id.
     pub defs: HashMap<u32, Vec<u32>>,
     /// Mean body length in terms.
     pub avg_body: f32,
+}
+
+impl Derived {
+    /// The postings of term `t`.
+    pub fn posts(&self, t: u32) -> &[Posting] {
+        let t = t as usize;
+        match (self.post_start.get(t), self.post_start.get(t + 1)) {
+            (Some(&a), Some(&b)) => self.postings.get(a as usize..b as usize).unwrap_or(&[]),
+            _ => &[],
+        }
+    }
+
+    /// The files whose path has term `t`.
+    pub fn path_of(&self, t: u32) -> &[u32] {
+        let t = t as usize;
+        match (self.path_start.get(t), self.path_start.get(t + 1)) {
+            (Some(&a), Some(&b)) => self.path_files.get(a as usize..b as usize).unwrap_or(&[]),
+            _ => &[],
+        }
+    }
 }
 
 /// What a refresh did.
@@ -816,29 +840,58 @@ impl Index {
 
     fn rebuild_derived(&mut self) {
         let nterms = self.dict.terms.len();
+        // Count, then fill: one flat array per table instead of a vector per term.
+        let mut post_start = vec![0u32; nterms + 1];
+        let mut path_start = vec![0u32; nterms + 1];
+        let mut nchunks = 0usize;
+        for f in &self.files {
+            for &t in &f.path_terms {
+                path_start[t as usize + 1] += 1;
+            }
+            nchunks += f.chunks.len();
+            for c in &f.chunks {
+                for &(t, _, _) in &c.terms {
+                    post_start[t as usize + 1] += 1;
+                }
+            }
+        }
+        for i in 0..nterms {
+            post_start[i + 1] += post_start[i];
+            path_start[i + 1] += path_start[i];
+        }
+        let mut post_fill: Vec<u32> = post_start[..nterms].to_vec();
+        let mut path_fill: Vec<u32> = path_start[..nterms].to_vec();
         let mut d = Derived {
-            postings: vec![Vec::new(); nterms],
-            path_files: vec![Vec::new(); nterms],
+            postings: vec![(0, 0, 0); post_start[nterms] as usize],
+            path_files: vec![0; path_start[nterms] as usize],
+            chunk_at: Vec::with_capacity(nchunks),
+            file_first: Vec::with_capacity(self.files.len() + 1),
             ..Derived::default()
         };
         let mut total_len = 0u64;
         for (fi, f) in self.files.iter().enumerate() {
             d.file_first.push(d.chunk_at.len() as u32);
             for &t in &f.path_terms {
-                d.path_files[t as usize].push(fi as u32);
+                let slot = &mut path_fill[t as usize];
+                d.path_files[*slot as usize] = fi as u32;
+                *slot += 1;
             }
             for (ci, c) in f.chunks.iter().enumerate() {
                 let id = d.chunk_at.len() as u32;
                 d.chunk_at.push((fi as u32, ci as u32));
                 total_len += u64::from(c.body_len);
                 for &(t, b, s) in &c.terms {
-                    d.postings[t as usize].push((id, b, s));
+                    let slot = &mut post_fill[t as usize];
+                    d.postings[*slot as usize] = (id, b, s);
+                    *slot += 1;
                 }
                 for &s in &c.symbols {
                     d.defs.entry(s).or_default().push(id);
                 }
             }
         }
+        d.post_start = post_start;
+        d.path_start = path_start;
         d.file_first.push(d.chunk_at.len() as u32);
         d.avg_body = if d.chunk_at.is_empty() {
             1.0

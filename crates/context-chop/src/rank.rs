@@ -186,8 +186,8 @@ impl Index {
             let Some(tid) = self.dict.get(t) else {
                 continue;
             };
-            let posts = &d.postings[tid as usize];
-            let pfiles = &d.path_files[tid as usize];
+            let posts = d.posts(tid);
+            let pfiles = d.path_of(tid);
             let mut df = posts.len();
             for &f in pfiles {
                 file_mark[f as usize] = qi as u32;
