@@ -142,7 +142,17 @@ fn scan_file(scanner: &Scanner, path: &Path, shown: &str, report: &mut ScanRepor
     };
     let size = file.metadata().map(|m| m.len()).unwrap_or(0);
     if size > STREAM_ABOVE {
-        scan_stream(scanner, file, shown, Some(shown), report);
+        // The same binary test as small files get (a NUL in the first 8 KiB), so a huge
+        // binary file is skipped at once instead of streamed through the scanner.
+        let mut head = Vec::with_capacity(8192);
+        if let Err(e) = (&mut file).take(8192).read_to_end(&mut head) {
+            report.problems.push(format!("{shown}: {}", reason(&e)));
+            return;
+        }
+        if head.contains(&0) {
+            return; // binary
+        }
+        scan_stream(scanner, (&head[..]).chain(file), shown, Some(shown), report);
         return;
     }
     let mut bytes = Vec::with_capacity(size as usize);
