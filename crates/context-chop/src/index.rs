@@ -609,8 +609,20 @@ impl Index {
         std::fs::create_dir_all(&dir).map_err(io(&dir))?;
         let path = self.cache_file();
         let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-        let bytes = store::encode(&self.options_fingerprint(), &self.dict, &self.files);
-        std::fs::write(&tmp, bytes).map_err(io(&tmp))?;
+        let write = || -> std::io::Result<()> {
+            let mut out = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
+            store::encode_to(
+                &mut out,
+                &self.options_fingerprint(),
+                &self.dict,
+                &self.files,
+            )?;
+            std::io::Write::flush(&mut out)
+        };
+        if let Err(e) = write() {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(io(&tmp)(e));
+        }
         std::fs::rename(&tmp, &path).map_err(io(&path))?;
         Ok(())
     }

@@ -1,5 +1,5 @@
 //! The compact binary encoding of the index: a header (magic, format version, options
-//! fingerprint), a varint payload, and a blake3 checksum of the payload. Decoding checks every
+//! fingerprint), a varint payload, and a trailer (payload length, blake3 of the payload). Decoding checks every
 //! bound and returns an error on anything unexpected; it never panics.
 
 use crate::index::{ChunkRec, Dict, FileKind, FileRec};
@@ -8,17 +8,25 @@ use crate::{Error, Result};
 /// The magic bytes at the start of an index file.
 const MAGIC: &[u8; 8] = b"CCHOPIDX";
 /// Bumped whenever the layout changes; older files are rebuilt.
-pub(crate) const FORMAT_VERSION: u32 = 2;
+pub(crate) const FORMAT_VERSION: u32 = 3;
 
-pub(crate) struct Writer {
+pub(crate) struct Writer<'w> {
     buf: Vec<u8>,
+    out: &'w mut dyn std::io::Write,
+    hasher: blake3::Hasher,
+    len: u64,
 }
 
-impl Writer {
-    fn new() -> Self {
-        Writer {
-            buf: Vec::with_capacity(1 << 20),
+impl Writer<'_> {
+    /// Hands the buffered payload bytes to the output once there are enough of them.
+    fn spill(&mut self, force: bool) -> std::io::Result<()> {
+        if force || self.buf.len() >= 1 << 20 {
+            self.hasher.update(&self.buf);
+            self.len += self.buf.len() as u64;
+            self.out.write_all(&self.buf)?;
+            self.buf.clear();
         }
+        Ok(())
     }
     fn u8(&mut self, v: u8) {
         self.buf.push(v);
@@ -93,12 +101,27 @@ impl<'a> Reader<'a> {
     }
 }
 
-/// Encodes the dictionary and files behind a header.
-pub(crate) fn encode(fingerprint: &[u8; 32], dict: &Dict, files: &[FileRec]) -> Vec<u8> {
-    let mut w = Writer::new();
+/// Writes the header, the dictionary and files, then a trailer (payload length and blake3),
+/// streaming: the payload is never held in memory whole.
+pub(crate) fn encode_to(
+    out: &mut dyn std::io::Write,
+    fingerprint: &[u8; 32],
+    dict: &Dict,
+    files: &[FileRec],
+) -> std::io::Result<()> {
+    out.write_all(MAGIC)?;
+    out.write_all(&FORMAT_VERSION.to_le_bytes())?;
+    out.write_all(fingerprint)?;
+    let mut w = Writer {
+        buf: Vec::with_capacity(1 << 20),
+        out,
+        hasher: blake3::Hasher::new(),
+        len: 0,
+    };
     w.var(dict.terms.len() as u64);
     for t in &dict.terms {
         w.bytes(t.as_bytes());
+        w.spill(false)?;
     }
     w.var(files.len() as u64);
     for f in files {
@@ -133,23 +156,20 @@ pub(crate) fn encode(fingerprint: &[u8; 32], dict: &Dict, files: &[FileRec]) -> 
                 w.var(u64::from(s));
             }
         }
+        w.spill(false)?;
     }
-    let payload = w.buf;
-    let mut out = Vec::with_capacity(payload.len() + 96);
-    out.extend_from_slice(MAGIC);
-    out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
-    out.extend_from_slice(fingerprint);
-    out.extend_from_slice(&(payload.len() as u64).to_le_bytes());
-    out.extend_from_slice(&payload);
-    out.extend_from_slice(blake3::hash(&payload).as_bytes());
-    out
+    w.spill(true)?;
+    let (len, hash) = (w.len, w.hasher.finalize());
+    w.out.write_all(&len.to_le_bytes())?;
+    w.out.write_all(hash.as_bytes())?;
+    Ok(())
 }
 
 /// Decodes an index file; an error when the header, the options fingerprint, the checksum or
 /// any part of the payload does not match.
 pub(crate) fn decode(bytes: &[u8], fingerprint: &[u8; 32]) -> Result<(Dict, Vec<FileRec>)> {
-    let head = 8 + 4 + 32 + 8;
-    if bytes.len() < head + 32 || &bytes[..8] != MAGIC {
+    let head = 8 + 4 + 32;
+    if bytes.len() < head + 8 + 32 || &bytes[..8] != MAGIC {
         return Err(corrupt("not an index file"));
     }
     let mut v = [0u8; 4];
@@ -163,14 +183,15 @@ pub(crate) fn decode(bytes: &[u8], fingerprint: &[u8; 32]) -> Result<(Dict, Vec<
     if &bytes[12..44] != fingerprint {
         return Err(corrupt("built with other options"));
     }
+    let trailer = bytes.len() - 40;
     let mut l = [0u8; 8];
-    l.copy_from_slice(&bytes[44..52]);
-    let len = u64::from_le_bytes(l) as usize;
-    if bytes.len() != head + len + 32 {
+    l.copy_from_slice(&bytes[trailer..trailer + 8]);
+    let len = u64::from_le_bytes(l);
+    if len != (trailer - head) as u64 {
         return Err(corrupt("wrong length"));
     }
-    let payload = &bytes[head..head + len];
-    if blake3::hash(payload).as_bytes() != &bytes[head + len..] {
+    let payload = &bytes[head..trailer];
+    if blake3::hash(payload).as_bytes() != &bytes[trailer + 8..] {
         return Err(corrupt("checksum mismatch"));
     }
     let mut r = Reader {
