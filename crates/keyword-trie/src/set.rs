@@ -1,7 +1,10 @@
 //! [`KeywordSet`]: many keywords, one automaton, the fastest engine for the set's size.
 
 use crate::index::{ExactIndex, Patterns};
-use crate::text::{end_ok, fold_pattern, next_word_start, start_ok, CaseFolding, Hay, Prepared};
+use crate::text::{
+    ascii_lowercase_into, end_ok, fold_pattern, next_word_start, start_ok, CaseFolding, Hay,
+    Prepared,
+};
 use crate::{Error, Result};
 use std::collections::HashMap;
 
@@ -279,7 +282,14 @@ pub struct KeywordSet<V> {
     pub(crate) values: Vec<V>,
     pub(crate) index: ExactIndex,
     pub(crate) max_len: usize,
+    /// Haystacks longer than this are case-folded block by block (see [`FOLD_BLOCK`]).
+    fold_block: usize,
 }
+
+/// Block size for folding long haystacks: the folded copy of one block (plus the longest
+/// keyword's length minus one of overlap) stays in the CPU cache instead of a copy of the whole
+/// haystack going through memory (measured: see the README).
+pub(crate) const FOLD_BLOCK: usize = 64 << 10;
 
 impl<V> std::fmt::Debug for KeywordSet<V> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -356,6 +366,110 @@ impl<V> KeywordSet<V> {
             values,
             index,
             max_len,
+            fold_block: FOLD_BLOCK,
+        }
+    }
+
+    /// Testing knob: haystacks longer than `bytes` are folded in blocks of `bytes` (at least 1)
+    /// by `count` and `is_match`. Not part of the stable API.
+    #[doc(hidden)]
+    pub fn set_fold_block(&mut self, bytes: usize) {
+        self.fold_block = bytes.max(1);
+    }
+
+    /// Whether `count`/`is_match` fold `h` block by block: the haystack needs an ASCII fold the
+    /// automaton does not do itself, and is longer than one block.
+    fn folds_in_blocks(&self, h: &[u8]) -> bool {
+        if h.len() <= self.fold_block || self.engine_folds_ascii() {
+            return false;
+        }
+        match self.options.case_folding {
+            CaseFolding::None => false,
+            CaseFolding::Ascii => true,
+            CaseFolding::Unicode => h.is_ascii(),
+        }
+    }
+
+    /// Calls `f(start, end)` for every match (without whole-word checks) in `h`, in the order
+    /// `count` sees them, folding ASCII one block at a time; stops when `f` returns false.
+    ///
+    /// Leftmost kinds: a block `[pos, end)` is folded together with the next `max_len - 1`
+    /// bytes, so every keyword starting before `end` is entirely in the window; matches starting
+    /// at or after `end` are left to the next block, which begins where the last match ended
+    /// (or at `end`). Overlapping: a block is folded with the `max_len - 1` bytes before it and
+    /// reports the matches that end inside it, so each is reported once.
+    fn for_each_blockwise(&self, h: &[u8], mut f: impl FnMut(usize, usize) -> bool) {
+        let block = self.fold_block.max(1);
+        let overlap = self.max_len.saturating_sub(1);
+        let mut buf = Vec::with_capacity(block + overlap);
+        let overlapping = self.options.match_kind == MatchKind::Overlapping;
+        let mut pos = 0usize;
+        while pos < h.len() {
+            let block_end = (pos + block).min(h.len());
+            let (win_start, win_end) = if overlapping {
+                (pos.saturating_sub(overlap), block_end)
+            } else {
+                (pos, (block_end + overlap).min(h.len()))
+            };
+            let Some(window) = h.get(win_start..win_end) else {
+                return;
+            };
+            ascii_lowercase_into(window, &mut buf);
+            let mut next = block_end;
+            let mut stop = false;
+            let mut visit = |s: usize, e: usize| -> bool {
+                let (s, e) = (win_start + s, win_start + e);
+                if overlapping {
+                    if e > pos && !f(s, e) {
+                        stop = true;
+                        return false;
+                    }
+                    return true;
+                }
+                if s >= block_end {
+                    return false;
+                }
+                next = next.max(e);
+                if !f(s, e) {
+                    stop = true;
+                    return false;
+                }
+                true
+            };
+            match (&self.automaton, overlapping) {
+                (Automaton::Aho(ac), true) => {
+                    for m in ac.find_overlapping_iter(&buf) {
+                        if !visit(m.start(), m.end()) {
+                            break;
+                        }
+                    }
+                }
+                (Automaton::Aho(ac), false) => {
+                    for m in ac.find_iter(&buf) {
+                        if !visit(m.start(), m.end()) {
+                            break;
+                        }
+                    }
+                }
+                (Automaton::Daac(d), true) => {
+                    for m in d.find_overlapping_iter(&buf) {
+                        if !visit(m.start(), m.end()) {
+                            break;
+                        }
+                    }
+                }
+                (Automaton::Daac(d), false) => {
+                    for m in d.leftmost_find_iter(&buf) {
+                        if !visit(m.start(), m.end()) {
+                            break;
+                        }
+                    }
+                }
+            }
+            if stop {
+                return;
+            }
+            pos = next;
         }
     }
 
@@ -443,6 +557,14 @@ impl<V> KeywordSet<V> {
                     return ac.is_match(h);
                 }
             }
+            if self.folds_in_blocks(h) {
+                let mut found = false;
+                self.for_each_blockwise(h, |_, _| {
+                    found = true;
+                    false
+                });
+                return found;
+            }
         }
         self.find_iter(h).next().is_some()
     }
@@ -453,6 +575,14 @@ impl<V> KeywordSet<V> {
         let h = haystack.as_ref();
         if self.options.whole_words {
             return self.find_iter(h).count();
+        }
+        if self.folds_in_blocks(h) {
+            let mut n = 0usize;
+            self.for_each_blockwise(h, |_, _| {
+                n += 1;
+                true
+            });
+            return n;
         }
         let prep = Prepared::new(h, self.options.case_folding, self.engine_folds_ascii());
         let text = prep.text.full();

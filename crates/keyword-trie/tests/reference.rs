@@ -241,3 +241,45 @@ proptest! {
         }
     }
 }
+
+/// `count` and `is_match` with a tiny fold block (so block borders fall everywhere) against the
+/// reference. Filler keywords that never occur (`~` is outside the texts' alphabet) push the
+/// aho-corasick engine past the size where it ignores ASCII case itself, so it folds too.
+fn check_blockwise(text: &str, patterns: &[String], block: usize) {
+    let fillers: Vec<String> = (0..60).map(|i| format!("~{i}")).collect();
+    for f in [CaseFolding::Ascii, CaseFolding::Unicode] {
+        for kind in KINDS {
+            for engine in ENGINES {
+                let all: Vec<String> = patterns.iter().chain(&fillers).cloned().collect();
+                let pats = distinct(&all, f);
+                let want = reference(text, &pats, f, false, kind);
+                let mut set = KeywordSet::builder()
+                    .match_kind(kind)
+                    .case_folding(f)
+                    .engine(engine)
+                    .build(all.iter().map(|p| (p.as_str(), ())))
+                    .unwrap();
+                set.set_fold_block(block);
+                assert_eq!(
+                    set.count(text),
+                    want.len(),
+                    "text {text:?} patterns {patterns:?} fold {f:?} kind {kind:?} engine {engine:?} block {block}"
+                );
+                assert_eq!(set.is_match(text), !want.is_empty());
+            }
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+    #[test]
+    fn blockwise_folding_at_block_borders(
+        patterns in prop::collection::vec("[abAB_ .]{1,5}", 1..8),
+        text in "[abAB_ .é]{0,60}",
+        block in 1usize..9,
+    ) {
+        check_blockwise(&text, &patterns, block);
+    }
+}
