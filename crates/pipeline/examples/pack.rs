@@ -11,7 +11,9 @@ use std::time::Duration;
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
-    let query = args.next().unwrap_or_else(|| "how are cache misses loaded".into());
+    let query = args
+        .next()
+        .unwrap_or_else(|| "how are cache misses loaded".into());
     let root = args.next().unwrap_or_else(|| ".".into());
 
     // Defaults, then `./pipeline.toml` and PIPELINE_* variables when present.
