@@ -6,14 +6,18 @@
 //! cargo xtask bench [--quick] [--only NAME] [--json PATH] [--compare PATH]
 //! cargo xtask release-check           cargo package / publish --dry-run in dependency order
 //! cargo xtask tidy                    repository conventions
+//! cargo xtask chaos [--seconds N] [--rate R]   the service under load while tiers fail
+//! cargo xtask fuzz [--seconds N] [--only NAME] every fuzz target for N seconds
 //! ```
 
 use std::process::ExitCode;
 
 mod bench;
+mod chaos;
 mod charts;
 mod ci;
 mod eval_context;
+mod fuzz;
 mod release;
 mod services;
 mod tidy;
@@ -30,7 +34,16 @@ commands:
                              run the benchmarks beside their peers; write target/bench/results.json
                              and docs/BENCHMARKS.md
   release-check              package (and dry-run publish) every crate in dependency order
-  tidy                       repository conventions only";
+  tidy                       repository conventions only
+  chaos [--seconds N] [--rate R] [--clients C] [--bin PATH]
+                             the HTTP service under steady loopback load while Redis and
+                             PostgreSQL are stopped and restarted and clients hang up;
+                             writes target/chaos/report.json, fails on a failed request or a
+                             recovery over 5 s
+  fuzz [--seconds N] [--only NAME]
+                             every fuzz target (crates/*/fuzz) for N seconds each: libFuzzer
+                             through cargo-fuzz when it works here, else a stable replay
+                             harness (see xtask/src/fuzz.rs)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -46,6 +59,8 @@ fn main() -> ExitCode {
         "eval-context" => eval_context::run(rest),
         "release-check" => release::run(rest),
         "tidy" => tidy::run(),
+        "chaos" => chaos::run(rest),
+        "fuzz" => fuzz::run(rest),
         "-h" | "--help" | "help" => {
             println!("{USAGE}");
             Ok(())
