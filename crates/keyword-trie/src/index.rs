@@ -101,23 +101,31 @@ impl ExactIndex {
         None
     }
 
-    /// Checks the table read from bytes: a power-of-two size, ids in range and exactly `n`
-    /// filled slots (so probing always meets an empty slot). Duplicated ids would only make
-    /// lookups miss, never read out of bounds; the checksum rules them out for bytes written
-    /// by `to_bytes`.
-    pub(crate) fn validate(&self, n: usize) -> bool {
-        let cap = self.slots.len();
-        if !cap.is_power_of_two() || cap <= n {
-            return false;
+    /// Decodes a table written as little-endian u64s and checks it in the same pass: a power-of-two
+    /// size, ids in range and exactly `n` filled slots (so probing always meets an empty slot).
+    /// Duplicated ids would only make lookups miss, never read out of bounds; the checksum rules
+    /// them out for bytes written by `to_bytes`.
+    pub(crate) fn from_le_bytes(bytes: &[u8], n: usize) -> Option<Self> {
+        if bytes.len() % 8 != 0 {
+            return None;
         }
         let mut filled = 0usize;
         let mut in_range = true;
-        for &slot in &self.slots {
-            let used = slot != EMPTY;
-            filled += usize::from(used);
-            in_range &= !used || (slot as u32 as usize) < n;
-        }
-        in_range && filled == n
+        let slots: Vec<u64> = bytes
+            .chunks_exact(8)
+            .map(|c| {
+                let mut a = [0u8; 8];
+                a.copy_from_slice(c);
+                let slot = u64::from_le_bytes(a);
+                let used = slot != EMPTY;
+                filled += usize::from(used);
+                in_range &= !used || (slot as u32 as usize) < n;
+                slot
+            })
+            .collect();
+        let cap = slots.len();
+        (cap.is_power_of_two() && cap > n && in_range && filled == n)
+            .then_some(ExactIndex { slots })
     }
 
     pub(crate) fn heap_bytes(&self) -> usize {

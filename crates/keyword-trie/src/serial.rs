@@ -68,19 +68,6 @@ impl<'a> Reader<'a> {
             .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
             .collect())
     }
-    fn u64s(&mut self, what: &str) -> Result<Vec<u64>> {
-        let b = self.section(what)?;
-        if b.len() % 8 != 0 {
-            return Err(corrupt(what));
-        }
-        Ok(b.chunks_exact(8)
-            .map(|c| {
-                let mut a = [0u8; 8];
-                a.copy_from_slice(c);
-                u64::from_le_bytes(a)
-            })
-            .collect())
-    }
 }
 
 fn put_u64s(out: &mut Vec<u8>, v: &[u64]) {
@@ -192,9 +179,17 @@ impl<V: DeserializeOwned> KeywordSet<V> {
             .map_err(|_| corrupt("keywords are not UTF-8"))?
             .to_owned();
         let offsets = r.u32s("keyword offsets")?;
+        // One pass checks that offsets increase and finds the longest keyword.
+        let mut max_len = 0u32;
+        let mut increasing = true;
+        for w in offsets.windows(2) {
+            let (a, b) = (w[0], w[1]);
+            increasing &= a < b;
+            max_len = max_len.max(b.wrapping_sub(a));
+        }
         if offsets.first() != Some(&0)
             || offsets.last().map(|&l| l as usize) != Some(blob.len())
-            || offsets.windows(2).any(|w| w[0] >= w[1])
+            || !increasing
         {
             return Err(corrupt("keyword offsets"));
         }
@@ -211,12 +206,8 @@ impl<V: DeserializeOwned> KeywordSet<V> {
         if n == 0 {
             return Err(corrupt("no keywords"));
         }
-        let index = ExactIndex {
-            slots: r.u64s("lookup table")?,
-        };
-        if !index.validate(n) {
-            return Err(corrupt("lookup table"));
-        }
+        let index = ExactIndex::from_le_bytes(r.section("lookup table")?, n)
+            .ok_or(corrupt("lookup table"))?;
         let values: Vec<V> = rmp_serde::from_slice(r.section("values")?)
             .map_err(|e| Error::Corrupt(format!("values: {e}")))?;
         if values.len() != n {
@@ -251,8 +242,13 @@ impl<V: DeserializeOwned> KeywordSet<V> {
             }
             _ => Automaton::build(Engine::AhoCorasick, &options, &patterns)?,
         };
-        Ok(KeywordSet::assemble(
-            options, automaton, patterns, values, index,
+        Ok(KeywordSet::assemble_with_max_len(
+            options,
+            automaton,
+            patterns,
+            values,
+            index,
+            max_len as usize,
         ))
     }
 }

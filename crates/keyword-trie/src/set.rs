@@ -354,6 +354,18 @@ impl<V> KeywordSet<V> {
             .map(|w| w[1].saturating_sub(w[0]) as usize)
             .max()
             .unwrap_or(0);
+        Self::assemble_with_max_len(options, automaton, patterns, values, index, max_len)
+    }
+
+    /// [`KeywordSet::assemble`] when the longest keyword's length is already known.
+    pub(crate) fn assemble_with_max_len(
+        options: SetOptions,
+        automaton: Automaton,
+        patterns: Patterns,
+        values: Vec<V>,
+        index: ExactIndex,
+        max_len: usize,
+    ) -> Self {
         let engine = match automaton {
             Automaton::Aho(_) => Engine::AhoCorasick,
             Automaton::Daac(_) => Engine::DoubleArray,
