@@ -76,14 +76,15 @@ impl fmt::Debug for Tokenizer {
 impl Tokenizer {
     /// A tokenizer for `encoding`; [`Error::EncodingUnavailable`] when its cargo feature is off.
     pub fn new(encoding: Encoding) -> Result<Tokenizer> {
-        let inner: &'static bpe_openai::Tokenizer = match encoding {
+        let inner: Option<&'static bpe_openai::Tokenizer> = match encoding {
             #[cfg(feature = "o200k")]
-            Encoding::O200k => bpe_openai::o200k_base(),
+            Encoding::O200k => Some(bpe_openai::o200k_base()),
             #[cfg(feature = "cl100k")]
-            Encoding::Cl100k => bpe_openai::cl100k_base(),
+            Encoding::Cl100k => Some(bpe_openai::cl100k_base()),
             #[allow(unreachable_patterns)]
-            other => return Err(Error::EncodingUnavailable(other.name())),
+            _ => None,
         };
+        let inner = inner.ok_or(Error::EncodingUnavailable(encoding.name()))?;
         Ok(Tokenizer { encoding, inner })
     }
 
