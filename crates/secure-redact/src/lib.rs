@@ -7,7 +7,7 @@
 //! addresses), each with a [`Level`].
 //!
 //! # How it works
-//! One daachorse automaton over every rule's keywords (ASCII case-insensitive) finds candidate
+//! One aho-corasick DFA over every rule's keywords (ASCII case-insensitive) finds candidate
 //! regions; only the rules whose keywords hit run their regex-automata pattern, in a window
 //! around the hit; rules without keywords share one multi-pattern regex pass. Candidates then pass
 //! entropy, validator (Luhn, mod-97, JWT header, PEM body) and allowlist checks. Input is `&[u8]`:

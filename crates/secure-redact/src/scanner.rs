@@ -1,11 +1,11 @@
-//! The engine: one daachorse automaton over every rule keyword (ASCII case-insensitive) finds
+//! The engine: one aho-corasick DFA over every rule keyword (ASCII case-insensitive) finds
 //! candidate regions; only the rules whose keywords hit are verified with their regex in a window
 //! around the hit; keyword-less rules share one multi-pattern regex pass.
 
 use crate::allowlist::{compile_bytes_regex, is_placeholder, Allowlist};
 use crate::validate::{classes, shannon_entropy};
 use crate::{Error, Level, Result, Rule};
-use daachorse::{DoubleArrayAhoCorasick, DoubleArrayAhoCorasickBuilder, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use regex_automata::meta::Regex;
 use regex_automata::util::captures::Captures;
 use regex_automata::Input;
@@ -60,7 +60,7 @@ struct Compiled {
 
 struct Inner {
     rules: Vec<Compiled>,
-    ac: Option<DoubleArrayAhoCorasick<u32>>,
+    ac: Option<AhoCorasick>,
     kw_rules: Vec<Vec<u32>>,
     nokw: Option<Regex>,
     nokw_rules: Vec<usize>,
@@ -261,11 +261,16 @@ impl ScannerBuilder {
         let ac = if kw_index.is_empty() {
             None
         } else {
-            let pats: Vec<(String, u32)> = kw_index.into_iter().collect();
+            let mut pats = vec![String::new(); kw_index.len()];
+            for (k, id) in kw_index {
+                pats[id as usize] = k;
+            }
             Some(
-                DoubleArrayAhoCorasickBuilder::new()
+                AhoCorasick::builder()
+                    .kind(Some(AhoCorasickKind::DFA))
                     .match_kind(MatchKind::Standard)
-                    .build_with_values(pats)
+                    .ascii_case_insensitive(true)
+                    .build(&pats)
                     .map_err(|e| Error::Invalid(format!("keyword automaton: {e}")))?,
             )
         };
@@ -409,11 +414,10 @@ impl Scanner {
         }
         let mut caps: Vec<Option<Captures>> = (0..inner.rules.len()).map(|_| None).collect();
         if let Some(ac) = &inner.ac {
-            let folded = text.to_ascii_lowercase();
             const NONE: usize = usize::MAX;
             let mut pending: Vec<(usize, usize)> = vec![(NONE, 0); inner.rules.len()];
-            for m in ac.find_overlapping_iter(&folded) {
-                for &ri in &inner.kw_rules[m.value() as usize] {
+            for m in ac.find_overlapping_iter(text) {
+                for &ri in &inner.kw_rules[m.pattern().as_usize()] {
                     let ri = ri as usize;
                     if !is_active(ri) {
                         continue;
