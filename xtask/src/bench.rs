@@ -14,6 +14,7 @@ struct Options {
     only: Vec<String>,
     json: Option<PathBuf>,
     compare: Option<PathBuf>,
+    reuse: bool,
 }
 
 fn parse(args: &[String]) -> Result<Options, String> {
@@ -22,11 +23,13 @@ fn parse(args: &[String]) -> Result<Options, String> {
         only: Vec::new(),
         json: None,
         compare: None,
+        reuse: false,
     };
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
             "--quick" => o.quick = true,
+            "--reuse" => o.reuse = true,
             "--only" => o.only.push(it.next().ok_or("--only needs a NAME")?.clone()),
             "--json" => o.json = Some(it.next().ok_or("--json needs a PATH")?.into()),
             "--compare" => o.compare = Some(it.next().ok_or("--compare needs a PATH")?.into()),
@@ -108,6 +111,27 @@ pub fn run(args: &[String]) -> Result<(), String> {
     let mut failed = Vec::new();
     for name in selected {
         let file = out_dir.join(format!("{name}.json"));
+        let command = format!(
+            "cargo xtask bench --only {name}{}",
+            if opts.quick { " --quick" } else { "" }
+        );
+        if opts.reuse && !opts.quick && file.is_file() {
+            // A suite's own full run from earlier (`cargo xtask bench --only NAME` writes it):
+            // kept as it is, so a long suite need not run again to regenerate the report.
+            eprintln!("bench: reusing {}", file.display());
+            let text = std::fs::read_to_string(&file).map_err(|e| e.to_string())?;
+            let parsed: Vec<Value> = serde_json::from_str(&text)
+                .map_err(|e| format!("bench {name}: bad results in {}: {e}", file.display()))?;
+            for mut r in parsed {
+                if let Some(obj) = r.as_object_mut() {
+                    obj.entry("machine").or_insert(json!(machine));
+                    obj.entry("date").or_insert(json!(date));
+                    obj.entry("command").or_insert(json!(command));
+                }
+                records.push(r);
+            }
+            continue;
+        }
         let _ = std::fs::remove_file(&file);
         let mut cmd = cargo();
         cmd.args([
@@ -122,10 +146,6 @@ pub fn run(args: &[String]) -> Result<(), String> {
             cmd.arg("--quick");
         }
         cmd.arg("--out").arg(&file);
-        let command = format!(
-            "cargo xtask bench --only {name}{}",
-            if opts.quick { " --quick" } else { "" }
-        );
         if let Err(e) = step(&format!("bench {name}"), &mut cmd) {
             eprintln!("bench: {e}");
             failed.push(name.clone());
