@@ -270,9 +270,9 @@ fn client_loop(
                 (0, q)
             }
             _ => {
-                // A repeat of a new question `writer` has answered: first at `reader`, then at
-                // `l3-reader`.
-                let q = shared.repeats.lock().ok().and_then(|mut r| r.pop_front());
+                // A repeat of the newest question `writer` has answered: first at `reader`,
+                // then at `l3-reader`.
+                let q = shared.repeats.lock().ok().and_then(|mut r| r.pop_back());
                 match q {
                     Some((q, 0)) => {
                         stage = 1;
@@ -314,8 +314,14 @@ fn client_loop(
                         (None, 1) => Some((query.clone(), 1)),
                         _ => None,
                     };
+                    // Newest first, and only the last few: a repeat follows its question
+                    // closely, so a tier's return shows in the next repeats, not after a
+                    // backlog of questions asked while it was away.
                     if let (Some(item), Ok(mut r)) = (again, shared.repeats.lock()) {
                         r.push_back(item);
+                        if r.len() > 16 {
+                            r.pop_front();
+                        }
                     }
                     break;
                 }
@@ -357,6 +363,36 @@ fn client_loop(
         if let Ok(mut s) = shared.samples.lock() {
             s.push(sample);
         }
+    }
+}
+
+/// `/healthz` samples: (time since start, instance, L2 state, L3 state).
+type HealthLog = Arc<Mutex<Vec<(Duration, &'static str, String, String)>>>;
+
+fn health_loop(shared: Arc<Shared>, addrs: Vec<(&'static str, String)>, out: HealthLog) {
+    while !shared.stop.load(Ordering::Relaxed) {
+        for (name, addr) in &addrs {
+            let Ok(Ok((_, body))) =
+                Client::connect(addr).map(|mut c| c.request("GET", "/healthz", ""))
+            else {
+                continue;
+            };
+            let v: Value = serde_json::from_slice(&body).unwrap_or_default();
+            let state = |tier: &str| {
+                v["tiers"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .find(|t| t["tier"] == tier)
+                    .and_then(|t| t["state"].as_str())
+                    .unwrap_or("none")
+                    .to_string()
+            };
+            if let Ok(mut o) = out.lock() {
+                o.push((shared.t0.elapsed(), name, state("l2"), state("l3")));
+            }
+        }
+        std::thread::sleep(Duration::from_millis(250));
     }
 }
 
@@ -535,6 +571,12 @@ pub fn run(args: &[String]) -> Result<(), String> {
             client_loop(id, s, a, r, interval)
         }));
     }
+    // Each instance's view of its tiers (`/healthz`: up, recovering, down) every 250 ms.
+    let health: HealthLog = Arc::default();
+    {
+        let (s, a, h) = (shared.clone(), addrs.clone(), health.clone());
+        threads.push(std::thread::spawn(move || health_loop(s, a, h)));
+    }
     let phase_len = Duration::from_secs(opts.seconds);
     let mut phases: Vec<Phase> = Vec::new();
     let mut returns: Vec<(&'static str, &'static str, Duration)> = Vec::new(); // (tier, phase, at)
@@ -667,7 +709,41 @@ pub fn run(args: &[String]) -> Result<(), String> {
             None => problems.push(format!("{tier} never answered again after `{phase}`")),
             _ => {}
         }
-        recovery.push(json!({ "tier": tier, "phase": phase, "seconds": secs }));
+        // When every instance with this tier last reported it `up` for good after the return.
+        let log = health.lock().map(|h| h.clone()).unwrap_or_default();
+        let mut closed_at = Vec::new();
+        for (name, _) in &addrs {
+            // Within the phase of the return (later phases stop servers again).
+            let until = phases
+                .iter()
+                .find(|p| p.name == *phase)
+                .map_or(Duration::MAX, |p| p.end);
+            let mine: Vec<&(Duration, &str, String, String)> = log
+                .iter()
+                .filter(|(t, n, _, _)| n == name && t >= at && *t < until)
+                .collect();
+            let state = |e: &(Duration, &str, String, String)| {
+                if *tier == "l2" {
+                    e.2.clone()
+                } else {
+                    e.3.clone()
+                }
+            };
+            if mine.first().is_some_and(|e| state(e) == "none") {
+                continue; // this instance has no such tier
+            }
+            let last_not_up = mine.iter().rposition(|e| state(e) != "up");
+            let up = match last_not_up {
+                None => mine.first().map(|e| e.0),
+                Some(i) => mine.get(i + 1).map(|e| e.0),
+            };
+            closed_at.push(json!({
+                "instance": name,
+                "breaker_closed_after_s": up.map(|u| (u - *at).as_secs_f64()),
+            }));
+        }
+        recovery
+            .push(json!({ "tier": tier, "phase": phase, "seconds": secs, "health": closed_at }));
     }
     if !restarted.is_empty() {
         problems.push(format!("instances not answering at the end: {restarted:?}"));
@@ -720,10 +796,25 @@ pub fn run(args: &[String]) -> Result<(), String> {
         let secs = r["seconds"]
             .as_f64()
             .map_or("never".to_string(), |s| format!("{s:.2} s"));
+        let health: Vec<String> = r["health"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|h| {
+                format!(
+                    "{} {}",
+                    h["instance"].as_str().unwrap_or(""),
+                    h["breaker_closed_after_s"]
+                        .as_f64()
+                        .map_or("never".to_string(), |s| format!("{s:.2} s"))
+                )
+            })
+            .collect();
         println!(
-            "recovery of {} after `{}`: {secs}",
+            "recovery of {} after `{}`: first hit {secs}; reported up: {}",
             r["tier"].as_str().unwrap_or(""),
-            r["phase"].as_str().unwrap_or("")
+            r["phase"].as_str().unwrap_or(""),
+            health.join(", ")
         );
     }
     println!(
