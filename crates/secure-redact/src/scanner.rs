@@ -723,8 +723,23 @@ fn digit_regions(text: &[u8], mut f: impl FnMut(usize, usize)) {
         }
     };
     let (mut start, mut last, mut count) = (0usize, 0usize, 0usize);
-    for (i, b) in text.iter().enumerate() {
-        if b.is_ascii_digit() {
+    let mut i = 0usize;
+    while i < n {
+        // Skip 16-byte blocks without a digit (most of them); the loop vectorizes.
+        if let Some(block) = text
+            .get(i..i + 16)
+            .and_then(|b| <&[u8; 16]>::try_from(b).ok())
+        {
+            if !block.iter().fold(false, |acc, b| acc | b.is_ascii_digit()) {
+                i += 16;
+                continue;
+            }
+        }
+        let end = (i + 16).min(n);
+        for (i, b) in text[i..end].iter().enumerate().map(|(j, b)| (i + j, b)) {
+            if !b.is_ascii_digit() {
+                continue;
+            }
             if count > 0 && i - last <= GAP {
                 count += 1;
             } else {
@@ -736,6 +751,7 @@ fn digit_regions(text: &[u8], mut f: impl FnMut(usize, usize)) {
             }
             last = i;
         }
+        i = end;
     }
     if count >= 4 {
         emit(start, last + 1, &mut f);
@@ -915,4 +931,47 @@ fn looks_like_identifier(v: &[u8]) -> bool {
         i += 1;
     }
     i == v.len() && words >= 1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::digit_regions;
+
+    /// The plain byte-by-byte definition of the regions `digit_regions` reports.
+    fn reference(text: &[u8]) -> Vec<(usize, usize)> {
+        let n = text.len();
+        let digits: Vec<usize> = (0..n).filter(|&i| text[i].is_ascii_digit()).collect();
+        let mut runs: Vec<(usize, usize)> = Vec::new();
+        let mut i = 0;
+        while i < digits.len() {
+            let mut j = i;
+            while j + 1 < digits.len() && digits[j + 1] - digits[j] <= 4 {
+                j += 1;
+            }
+            if j + 1 - i >= 4 {
+                runs.push((digits[i].saturating_sub(32), (digits[j] + 1 + 32).min(n)));
+            }
+            i = j + 1;
+        }
+        let mut merged: Vec<(usize, usize)> = Vec::new();
+        for (s, e) in runs {
+            match merged.last_mut() {
+                Some(last) if s <= last.1 => last.1 = last.1.max(e),
+                _ => merged.push((s, e)),
+            }
+        }
+        merged
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn digit_regions_match_reference(
+            text in proptest::collection::vec(
+                proptest::sample::select(b"0123456789 a.-x\n".to_vec()), 0..400)
+        ) {
+            let mut got = Vec::new();
+            digit_regions(&text, |s, e| got.push((s, e)));
+            proptest::prop_assert_eq!(got, reference(&text));
+        }
+    }
 }
