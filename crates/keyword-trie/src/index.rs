@@ -28,6 +28,16 @@ impl Patterns {
         self.blob.get(s..e)
     }
 
+    /// Whether pattern `id` is `key` (lengths first, then the bytes; no UTF-8 checks).
+    #[inline]
+    pub(crate) fn bytes_eq(&self, id: usize, key: &[u8]) -> bool {
+        let (Some(&s), Some(&e)) = (self.offsets.get(id), self.offsets.get(id + 1)) else {
+            return false;
+        };
+        let (s, e) = (s as usize, e as usize);
+        e.wrapping_sub(s) == key.len() && self.blob.as_bytes().get(s..e) == Some(key)
+    }
+
     pub(crate) fn iter(&self) -> impl Iterator<Item = &str> + '_ {
         (0..self.len()).filter_map(|i| self.get(i))
     }
@@ -92,7 +102,7 @@ impl ExactIndex {
             }
             if slot & 0xffff_ffff_0000_0000 == t {
                 let id = slot as u32;
-                if patterns.get(id as usize).map(str::as_bytes) == Some(key) {
+                if patterns.bytes_eq(id as usize, key) {
                     return Some(id);
                 }
             }
