@@ -54,6 +54,9 @@ struct Compiled {
     secret_group: Option<usize>,
     kw_group: Option<usize>,
     host_group: Option<usize>,
+    /// The secret is the whole match (one capture around everything but zero-width
+    /// assertions): a plain `find`, without the capture engine, gives its span.
+    whole: bool,
     allow: Vec<Regex>,
     path: Option<Regex>,
 }
@@ -205,7 +208,10 @@ impl ScannerBuilder {
                 .as_deref()
                 .map(|p| compile_bytes_regex(p, &format!("path of rule {}", r.id)))
                 .transpose()?;
+            let whole =
+                kw_group.is_none() && host_group.is_none() && group_is_whole_match(&r.pattern);
             rules.push(Compiled {
+                whole,
                 id: Arc::from(r.id.as_str()),
                 rule: r,
                 re,
@@ -501,8 +507,25 @@ impl Scanner {
         out: &mut Vec<Raw>,
     ) {
         let c = &self.inner.rules[ri];
-        let caps = caps.get_or_insert_with(|| c.re.create_captures());
         let mut input = Input::new(text).range(ws..we);
+        if c.whole {
+            while let Some(m) = c.re.search(&input) {
+                if self.accept(c, text, m.start(), m.end(), None) {
+                    out.push(Raw {
+                        rule: ri,
+                        start: m.start(),
+                        end: m.end(),
+                    });
+                }
+                let next = m.end().max(m.start() + 1);
+                if next >= we {
+                    break;
+                }
+                input.set_start(next);
+            }
+            return;
+        }
+        let caps = caps.get_or_insert_with(|| c.re.create_captures());
         loop {
             c.re.search_captures(&input, caps);
             let Some(m) = caps.get_match() else {
@@ -550,10 +573,22 @@ impl Scanner {
         out: &mut Vec<Raw>,
     ) {
         let c = &self.inner.rules[ri];
-        let caps = caps.get_or_insert_with(|| c.re.create_captures());
         let input = Input::new(text)
             .range(from..to)
             .anchored(regex_automata::Anchored::Yes);
+        if c.whole {
+            if let Some(m) = c.re.search(&input) {
+                if self.accept(c, text, m.start(), m.end(), None) {
+                    out.push(Raw {
+                        rule: ri,
+                        start: m.start(),
+                        end: m.end(),
+                    });
+                }
+            }
+            return;
+        }
+        let caps = caps.get_or_insert_with(|| c.re.create_captures());
         c.re.search_captures(&input, caps);
         let Some(m) = caps.get_match() else {
             return;
@@ -683,6 +718,33 @@ fn reserved_host(h: &[u8]) -> bool {
         || [&b".example"[..], b".test", b".invalid", b".localhost"]
             .iter()
             .any(|t| h.ends_with(t))
+}
+
+/// Whether the pattern's only capture group spans the whole match: the pattern is that group,
+/// or that group between zero-width assertions (`\b(ghp_[A-Za-z0-9]{36})\b`).
+fn group_is_whole_match(pattern: &str) -> bool {
+    use regex_syntax::hir::HirKind;
+    let cfg = regex_automata::util::syntax::Config::new()
+        .unicode(false)
+        .utf8(false);
+    let Ok(hir) = regex_automata::util::syntax::parse_with(pattern, &cfg) else {
+        return false;
+    };
+    if hir.properties().explicit_captures_len() != 1 {
+        return false;
+    }
+    let is_group =
+        |h: &regex_syntax::hir::Hir| matches!(h.kind(), HirKind::Capture(c) if c.index == 1);
+    match hir.kind() {
+        HirKind::Capture(_) => is_group(&hir),
+        HirKind::Concat(subs) => {
+            let mut rest = subs
+                .iter()
+                .filter(|h| !matches!(h.kind(), HirKind::Look(_)));
+            rest.next().is_some_and(is_group) && rest.next().is_none()
+        }
+        _ => false,
+    }
 }
 
 fn build_many(patterns: &[String], what: &str) -> Result<Option<Regex>> {
@@ -935,7 +997,18 @@ fn looks_like_identifier(v: &[u8]) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::digit_regions;
+    use super::{digit_regions, group_is_whole_match};
+
+    #[test]
+    fn whole_match_groups() {
+        assert!(group_is_whole_match(r"\b(ghp_[A-Za-z0-9]{36})\b"));
+        assert!(group_is_whole_match(r"(?i)(abc[0-9]+)"));
+        assert!(!group_is_whole_match(r"key=([a-z]+)"));
+        assert!(!group_is_whole_match(r"\b(a)(b)\b"));
+        assert!(!group_is_whole_match(r"(?:^|[^a-z])([0-9]{4})"));
+        assert!(!group_is_whole_match(r"\b([a-z]+)(?:[^a-z]|$)"));
+        assert!(!group_is_whole_match(r"[a-z]+"));
+    }
 
     /// The plain byte-by-byte definition of the regions `digit_regions` reports.
     fn reference(text: &[u8]) -> Vec<(usize, usize)> {
