@@ -275,11 +275,44 @@ fn char_at(hay: &[u8], start: usize) -> Option<char> {
     }
 }
 
+/// ASCII bytes that are word characters (letters, digits, `_`).
+const ASCII_WORD: [bool; 128] = {
+    let mut t = [false; 128];
+    let mut i = 0;
+    while i < 128 {
+        let b = i as u8;
+        t[i] = b.is_ascii_alphanumeric() || b == b'_';
+        i += 1;
+    }
+    t
+};
+
+/// Whether no word is cut in two at `pos`: the character before it or the one after it is not
+/// a word character. A byte-table check when both neighbours are ASCII (or missing).
+#[inline(always)]
+fn boundary(hay: &[u8], pos: usize) -> bool {
+    let before = pos.checked_sub(1).and_then(|i| hay.get(i)).copied();
+    let after = hay.get(pos).copied();
+    match (before, after) {
+        (None, _) => true,
+        (Some(a), None) if a < 0x80 => true,
+        (Some(a), Some(b)) if a < 0x80 && b < 0x80 => {
+            !(ASCII_WORD[a as usize] && ASCII_WORD[b as usize])
+        }
+        _ => boundary_slow(hay, pos),
+    }
+}
+
+#[inline(never)]
+fn boundary_slow(hay: &[u8], pos: usize) -> bool {
+    !(is_word(char_before(hay, pos)) && is_word(char_at(hay, pos)))
+}
+
 /// A match may start at `start` without cutting a word: the match's first character or the one
 /// before it is not a word character.
 #[inline]
 pub(crate) fn start_ok(hay: &[u8], start: usize) -> bool {
-    !(is_word(char_before(hay, start)) && is_word(char_at(hay, start)))
+    boundary(hay, start)
 }
 
 /// The first position after `from` where a whole-word match may start.
@@ -295,7 +328,7 @@ pub(crate) fn next_word_start(hay: &[u8], from: usize) -> usize {
 /// A match may end at `end` without cutting a word.
 #[inline]
 pub(crate) fn end_ok(hay: &[u8], end: usize) -> bool {
-    !(is_word(char_before(hay, end)) && is_word(char_at(hay, end)))
+    boundary(hay, end)
 }
 
 #[cfg(test)]
