@@ -3,7 +3,7 @@
 //! ```text
 //! cargo xtask ci                      fmt, tidy, clippy, tests (real services), docs, bench smoke
 //! cargo xtask services up|down|env    throwaway Redis + PostgreSQL for local work
-//! cargo xtask bench [--quick] [--only NAME] [--json PATH] [--compare PATH]
+//! cargo xtask bench [--quick] [--only NAME] [--json PATH] [--compare PATH] [--reuse]
 //! cargo xtask release-check           cargo package / publish --dry-run in dependency order
 //! cargo xtask tidy                    repository conventions
 //! cargo xtask chaos [--seconds N] [--rate R]   the service under load while tiers fail
@@ -30,7 +30,7 @@ commands:
                              Redis/PostgreSQL, docs with -D warnings, bench smoke run
   services up|down|env       start / stop throwaway Redis and PostgreSQL; `env` prints
                              `export REDIS_URL=... DATABASE_URL=...` (eval \"$(cargo xtask services env)\")
-  bench [--quick] [--only NAME] [--json PATH] [--compare PATH]
+  bench [--quick] [--only NAME] [--json PATH] [--compare PATH] [--reuse]
                              run the benchmarks beside their peers; write target/bench/results.json
                              and docs/BENCHMARKS.md
   release-check              package (and dry-run publish) every crate in dependency order
@@ -40,7 +40,7 @@ commands:
                              PostgreSQL are stopped and restarted and clients hang up;
                              writes target/chaos/report.json, fails on a failed request or a
                              recovery over 5 s
-  fuzz [--seconds N] [--only NAME]
+  fuzz [--seconds N] [--only NAME] [--mode cargo-fuzz|direct]
                              every fuzz target (crates/*/fuzz) for N seconds each: libFuzzer
                              through cargo-fuzz when it works here, else a stable replay
                              harness (see xtask/src/fuzz.rs)";
