@@ -166,7 +166,19 @@ impl Compressor {
     pub fn compress(&mut self, text: &str, language: Language) -> Result<Compressed> {
         let normalized;
         let text_lf: &str = if text.contains("\r\n") {
-            normalized = text.replace("\r\n", "\n");
+            // Every run of CRs before a LF goes: replacing `\r\n` once would leave `\r\r\n`
+            // as a CRLF that the next pass changes again (found by the fuzz targets).
+            let mut s = String::with_capacity(text.len());
+            for line in text.split_inclusive('\n') {
+                match line.strip_suffix('\n') {
+                    Some(body) => {
+                        s.push_str(body.trim_end_matches('\r'));
+                        s.push('\n');
+                    }
+                    None => s.push_str(line),
+                }
+            }
+            normalized = s;
             &normalized
         } else {
             text

@@ -1,0 +1,42 @@
+//! Inputs the fuzz targets (crates/token-opt/fuzz) found, kept as regression tests: every
+//! level of every language must never add tokens and must be a fixed point on them.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use token_opt::{CompressOptions, Compressor, Language, Level};
+
+fn check(text: &str) {
+    for lang in Language::ALL {
+        for level in Level::ALL {
+            let options = CompressOptions::builder().level(level).build();
+            let once = Compressor::new(options.clone())
+                .compress(text, lang)
+                .unwrap();
+            assert!(
+                once.tokens_after <= once.tokens_before,
+                "{lang} {level}: {text:?} grew"
+            );
+            let twice = Compressor::new(options).compress(&once.text, lang).unwrap();
+            assert_eq!(
+                twice.text, once.text,
+                "not idempotent: {lang} {level} on {text:?} -> {:?}",
+                once.text
+            );
+        }
+    }
+}
+
+#[test]
+fn carriage_returns_before_a_crlf() {
+    // Found by every language target in the first `cargo xtask fuzz` run.
+    for text in [
+        "\r\r\n",
+        "\r\r\n\0",
+        "0\r\r\n",
+        " \r\r\n",
+        "\r\r\n%",
+        "J\r\r\n",
+        "\u{b}\r\r\n",
+    ] {
+        check(text);
+    }
+}
