@@ -164,7 +164,13 @@ fn run_target(t: &Target, mode: Mode, seconds: u64) -> (bool, Option<u64>, Strin
         Mode::CargoFuzz { nightly } => {
             let mut c = util::cargo();
             if nightly {
-                c.arg("+nightly");
+                // `+nightly` is understood by the rustup proxy only, not by the toolchain's
+                // own cargo that `$CARGO` names under `cargo xtask`.
+                c = Command::new("cargo");
+                c.env_remove("RUSTUP_TOOLCHAIN")
+                    .env_remove("CARGO")
+                    .env_remove("RUSTC")
+                    .arg("+nightly");
             } else {
                 c.env("RUSTC_BOOTSTRAP", "1");
             }

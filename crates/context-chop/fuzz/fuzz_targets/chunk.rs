@@ -24,7 +24,10 @@ fuzz_target!(|data: &[u8]| {
         let mut byte = 0usize;
         let mut line = 1u32;
         for c in &chunks {
-            assert_eq!(c.byte_start, byte, "{lang:?}: gap or overlap at byte {byte}");
+            assert_eq!(
+                c.byte_start, byte,
+                "{lang:?}: gap or overlap at byte {byte}"
+            );
             assert!(c.byte_end >= c.byte_start && c.byte_end <= text.len());
             assert!(text.is_char_boundary(c.byte_start) && text.is_char_boundary(c.byte_end));
             assert_eq!(c.start_line, line, "{lang:?}: lines not contiguous");
@@ -32,7 +35,11 @@ fuzz_target!(|data: &[u8]| {
             byte = c.byte_end;
             line = c.end_line + 1;
         }
-        assert_eq!(byte, text.len(), "{lang:?}: the chunks do not cover the text");
+        assert_eq!(
+            byte,
+            text.len(),
+            "{lang:?}: the chunks do not cover the text"
+        );
         let joined: String = chunks.iter().map(|c| c.text(&text)).collect();
         assert_eq!(joined, text, "{lang:?}: joined chunks differ from the text");
     }
