@@ -36,6 +36,9 @@ fn carriage_returns_before_a_crlf() {
         "\r\r\n%",
         "J\r\r\n",
         "\u{b}\r\r\n",
+        "\r\t\r\n!",
+        "\r\t\n",
+        "a \r \r\nb\r",
     ] {
         check(text);
     }
