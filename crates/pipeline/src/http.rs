@@ -5,7 +5,7 @@
 //!
 //! | route | body | answer |
 //! |---|---|---|
-//! | `POST /v1/pack` | [`Request`] JSON | [`Response`] JSON |
+//! | `POST /v1/pack` | [`Request`] JSON | [`Response`](crate::Response) JSON |
 //! | `POST /v1/scan` | `{"text": "...", "path": "optional"}` | `{"findings": [...], "level": "..."}` |
 //! | `POST /v1/redact` | `{"text": "...", "mode": "mask"}` | `{"text": "...", "findings": [...]}` |
 //! | `GET /v1/stats` | | counters and latency percentiles |
@@ -13,7 +13,7 @@
 //! | `GET /healthz` | | each tier's state; `503` when the pipeline cannot serve |
 
 use crate::config::ServerConfig;
-use crate::types::{Request, Response};
+use crate::types::Request;
 use crate::{Error, Pipeline};
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -136,12 +136,12 @@ async fn pack(
     State(state): State<AppState>,
     headers: HeaderMap,
     body: axum::body::Bytes,
-) -> Result<Json<Response>, ApiError> {
+) -> Result<HttpResponse, ApiError> {
     authorize(&state, &headers)?;
     let request: Request = json_body(&body)?;
     let pipeline = state.pipeline.clone();
-    let response = with_timeout(&state, async move { pipeline.process(request).await }).await?;
-    Ok(Json(response))
+    let body = with_timeout(&state, async move { pipeline.process_json(request).await }).await?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
 #[derive(Deserialize)]

@@ -86,6 +86,17 @@ pub(crate) struct Work {
     selection: Option<Selection>,
     whole_tokens: usize,
     flight: Option<Flight>,
+    /// On a hit: the stored bytes (see [`encode_response`]), decoded only when the caller
+    /// wants a `Response` (the HTTP service splices them into its answer as they are).
+    stored: Option<(Bytes, CacheLevel)>,
+}
+
+/// What one engine run gives back to [`Pipeline::process`] and [`Pipeline::process_json`].
+struct RunOutput {
+    response: Response,
+    stored: Option<(Bytes, CacheLevel)>,
+    key: String,
+    request_id: String,
 }
 
 /// The whole flow, cheap to clone (one shared engine, cache and set of indexes).
@@ -300,7 +311,71 @@ impl PipelineBuilder {
 
 impl Pipeline {
     /// Runs one request through every stage.
-    pub async fn process(&self, mut request: Request) -> Result<Response> {
+    pub async fn process(&self, request: Request) -> Result<Response> {
+        let (work, latency_ms) = self.run(request.clone()).await?;
+        let mut response = match work.stored {
+            Some((bytes, level)) => match decode_response(&bytes) {
+                Some(mut r) => {
+                    r.cache_level = level;
+                    r
+                }
+                None => return Box::pin(self.recompute(request, &work.key)).await,
+            },
+            None => work.response,
+        };
+        if response.request_id.is_empty() {
+            response.request_id = work.request_id;
+        }
+        response.latency_ms = latency_ms;
+        Ok(response)
+    }
+
+    /// [`process`](Self::process), answered as the JSON of the [`Response`]. A hit splices the
+    /// stored bytes into the answer without decoding and re-encoding the pack (the HTTP
+    /// service's path).
+    pub async fn process_json(&self, request: Request) -> Result<Vec<u8>> {
+        let (work, latency_ms) = self.run(request.clone()).await?;
+        let Some((bytes, level)) = &work.stored else {
+            let mut response = work.response;
+            response.latency_ms = latency_ms;
+            return serde_json::to_vec(&response).map_err(|e| Error::Stage(e.to_string()));
+        };
+        let Some(fields) = bytes.strip_prefix(STORED_MAGIC).filter(|f| f.len() >= 2) else {
+            let r = Box::pin(self.recompute(request, &work.key)).await?;
+            return serde_json::to_vec(&r).map_err(|e| Error::Stage(e.to_string()));
+        };
+        let mut out = Vec::with_capacity(fields.len() + 96);
+        out.extend_from_slice(b"{\"request_id\":");
+        serde_json::to_writer(&mut out, &work.request_id)
+            .map_err(|e| Error::Stage(e.to_string()))?;
+        out.extend_from_slice(b",\"cache_level\":");
+        serde_json::to_writer(&mut out, level).map_err(|e| Error::Stage(e.to_string()))?;
+        out.extend_from_slice(b",\"latency_ms\":");
+        serde_json::to_writer(&mut out, &latency_ms).map_err(|e| Error::Stage(e.to_string()))?;
+        if fields.len() > 2 {
+            out.push(b',');
+            out.extend_from_slice(&fields[1..]);
+        } else {
+            out.push(b'}');
+        }
+        Ok(out)
+    }
+
+    /// A stored value that does not decode is dropped and the request computed again.
+    async fn recompute(&self, request: Request, key: &str) -> Result<Response> {
+        if let Some(cache) = self.inner.tenant_cache(&request.tenant) {
+            let _ = cache.delete(key).await;
+        }
+        let (work, latency_ms) = self.run(request).await?;
+        let mut r = match work.stored.and_then(|(b, _)| decode_response(&b)) {
+            Some(r) => r,
+            None => work.response,
+        };
+        r.latency_ms = latency_ms;
+        Ok(r)
+    }
+
+    async fn run(&self, mut request: Request) -> Result<(RunOutput, f64)> {
         if request.request_id.is_empty() {
             request.request_id = new_request_id();
         }
@@ -316,11 +391,19 @@ impl Pipeline {
         if let Some(ms) = request.deadline_ms {
             opts = opts.timeout(Duration::from_millis(ms.max(1)));
         }
+        let request_id = request.request_id.clone();
         let started = Instant::now();
-        let work = self.engine.submit(request, opts).await?;
-        let mut response = work.response;
-        response.latency_ms = started.elapsed().as_secs_f64() * 1e3;
-        Ok(response)
+        let mut work = self.engine.submit(request, opts).await?;
+        let latency_ms = started.elapsed().as_secs_f64() * 1e3;
+        Ok((
+            RunOutput {
+                response: std::mem::take(&mut work.response),
+                stored: work.stored.take(),
+                key: std::mem::take(&mut work.key),
+                request_id,
+            },
+            latency_ms,
+        ))
     }
 
     /// Runs `requests` with at most `concurrency` in flight; results in request order.
@@ -841,34 +924,28 @@ fn io_reason(e: &std::io::Error) -> String {
     }
 }
 
-/// The stored form of a response: `PPK2`, the length of a JSON header (every field but the
-/// pack text), the header, then the pack text as raw UTF-8. A hit parses only the small header;
-/// the pack, most of the bytes, is copied, not parsed.
+/// The prefix of a stored response; a value without it (another format) is recomputed.
+const STORED_MAGIC: &[u8] = b"PPK3";
+
+/// The stored form of a response: [`STORED_MAGIC`], then the response's JSON object without
+/// the fields that differ per request (`request_id`, `cache_level`, `latency_ms`), so a hit
+/// can be answered over HTTP by splicing those three in front of the stored bytes.
 fn encode_response(r: &Response) -> Option<Vec<u8>> {
-    let mut header = r.clone();
-    header.pack = String::new();
-    let json = serde_json::to_vec(&header).ok()?;
-    let len = u32::try_from(json.len()).ok()?;
-    let mut out = Vec::with_capacity(8 + json.len() + r.pack.len());
-    out.extend_from_slice(b"PPK2");
-    out.extend_from_slice(&len.to_le_bytes());
-    out.extend_from_slice(&json);
-    out.extend_from_slice(r.pack.as_bytes());
+    let mut value = serde_json::to_value(r).ok()?;
+    let map = value.as_object_mut()?;
+    for volatile in ["request_id", "cache_level", "latency_ms"] {
+        map.remove(volatile);
+    }
+    let mut out = STORED_MAGIC.to_vec();
+    serde_json::to_writer(&mut out, &value).ok()?;
     Some(out)
 }
 
-/// The inverse of [`encode_response`]; `None` for anything else (recomputed, overwritten).
+/// The inverse of [`encode_response`] (with the volatile fields at their defaults); `None` for
+/// anything else.
 fn decode_response(bytes: &[u8]) -> Option<Response> {
-    let rest = bytes.strip_prefix(b"PPK2")?;
-    let (len, rest) = rest.split_first_chunk::<4>()?;
-    let len = u32::from_le_bytes(*len) as usize;
-    if rest.len() < len {
-        return None;
-    }
-    let (json, pack) = rest.split_at(len);
-    let mut r: Response = serde_json::from_slice(json).ok()?;
-    r.pack = std::str::from_utf8(pack).ok()?.to_string();
-    Some(r)
+    let json = bytes.strip_prefix(STORED_MAGIC)?;
+    serde_json::from_slice(json).ok()
 }
 
 struct Prepare(Arc<Inner>);
@@ -955,19 +1032,20 @@ impl Stage<Request, Work> for CacheLookup {
             return Ok(work);
         };
         if let Some(found) = cache.get(&work.key).await {
-            if let Some(mut resp) = decode_response(&found.value) {
-                resp.request_id = req.request_id.clone();
-                resp.cache_level = match found.level {
+            if found.value.starts_with(STORED_MAGIC) && found.value.ends_with(b"}") {
+                let level = match found.level {
                     tiered_cache::CacheLevel::L1 => CacheLevel::L1,
                     tiered_cache::CacheLevel::L2 => CacheLevel::L2,
                     tiered_cache::CacheLevel::L3 => CacheLevel::L3,
                     tiered_cache::CacheLevel::Miss => CacheLevel::Miss,
                 };
                 let started = work.started;
+                let key = std::mem::take(&mut work.key);
                 work = Work {
-                    response: resp,
                     started,
+                    key,
                     hit: true,
+                    stored: Some((found.value, level)),
                     ..Work::default()
                 };
                 return Ok(work);
@@ -1323,8 +1401,9 @@ mod tests {
         };
         let bytes = encode_response(&r).unwrap();
         assert_eq!(decode_response(&bytes), Some(r));
+        assert!(bytes.starts_with(STORED_MAGIC) && bytes.ends_with(b"}"));
         assert_eq!(decode_response(b""), None);
-        assert_eq!(decode_response(b"PPK2\xff\xff\xff\xff{}"), None);
+        assert_eq!(decode_response(b"PPK3\xff\xff{}x"), None);
         assert_eq!(decode_response(b"{\"pack\": \"x\"}"), None);
         let mut bad = bytes.clone();
         bad.truncate(10);

@@ -206,6 +206,7 @@ pub struct RouteInfo {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct Response {
     /// The request's id.
+    #[serde(default)]
     pub request_id: String,
     /// The pack's text.
     pub pack: String,
@@ -216,12 +217,14 @@ pub struct Response {
     /// Tokens saved by selection and compression against sending the candidate files whole.
     pub tokens_saved: usize,
     /// Which tier answered.
+    #[serde(default)]
     pub cache_level: CacheLevel,
     /// The route.
     pub route: RouteInfo,
     /// Findings in the selected code.
     pub findings: Vec<PackFinding>,
     /// Wall time of this request in milliseconds.
+    #[serde(default)]
     pub latency_ms: f64,
     /// The index version the pack was built from (part of the cache key).
     #[serde(default)]
