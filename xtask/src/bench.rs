@@ -140,7 +140,9 @@ pub fn run(args: &[String]) -> Result<(), String> {
         if !opts.quick {
             cmd.arg("--release");
         }
-        cmd.args(["-p", &format!("bench-{name}"), "--"]);
+        // `--bin`: a suite may ship more binaries (context-chop also has `eval-context`).
+        let package = format!("bench-{name}");
+        cmd.args(["-p", &package, "--bin", &package, "--"]);
         if opts.quick {
             cmd.arg("--quick");
         }
