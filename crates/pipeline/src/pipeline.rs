@@ -789,7 +789,11 @@ impl Inner {
             }
         }
         let root = std::fs::canonicalize(&req.root).map_err(|e| {
-            Error::Invalid(format!("root {}: {}", req.root.display(), io_reason(&e)))
+            Error::Invalid(format!(
+                "root {}: {}",
+                req.root.display(),
+                crate::scan::io_reason(&e)
+            ))
         })?;
         if !root.is_dir() {
             return Err(Error::Invalid(format!(
@@ -913,14 +917,6 @@ impl Inner {
         } else {
             cache.tenant(tenant).ok()
         }
-    }
-}
-
-fn io_reason(e: &std::io::Error) -> String {
-    match e.kind() {
-        std::io::ErrorKind::NotFound => "no such file or directory".into(),
-        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
-        _ => e.to_string(),
     }
 }
 
@@ -1362,15 +1358,12 @@ impl Stage<Request, Work> for CacheStore {
         mut work: Work,
     ) -> std::result::Result<Work, BoxError> {
         let req = ctx.request();
-        let shared = Arc::new(work.response.clone());
         // Only a pack with every finding redacted may be stored (L1, and above all L2/L3).
+        // The stored form leaves out the per-request fields itself (see `encode_response`).
         let storable = work.response.findings.iter().all(|f| f.redacted);
         if storable {
             if let Some(cache) = self.0.tenant_cache(&req.tenant) {
-                let mut stored = work.response.clone();
-                stored.latency_ms = 0.0;
-                stored.request_id.clear();
-                if let Some(bytes) = encode_response(&stored) {
+                if let Some(bytes) = encode_response(&work.response) {
                     if let Err(e) = cache.set(&work.key, Bytes::from(bytes), None).await {
                         // A failed store degrades the cache, not the request.
                         tracing::warn!(error = %e, "cache store failed");
@@ -1379,7 +1372,7 @@ impl Stage<Request, Work> for CacheStore {
             }
         }
         if let Some(tx) = work.flight.take() {
-            let _ = tx.send(Some(shared));
+            let _ = tx.send(Some(Arc::new(work.response.clone())));
             self.0.flights.remove(&work.key);
         }
         Ok(work)

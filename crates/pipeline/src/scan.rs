@@ -98,7 +98,7 @@ pub fn scan_paths(paths: &[String], opts: &ScanOptions) -> Result<ScanReport> {
         }
         let path = Path::new(p);
         match std::fs::metadata(path) {
-            Err(e) => report.problems.push(format!("{p}: {}", reason(&e))),
+            Err(e) => report.problems.push(format!("{p}: {}", io_reason(&e))),
             Ok(m) if m.is_dir() => walk_dir(&scanner, path, opts, &mut report),
             Ok(_) => scan_file(&scanner, path, p, &mut report),
         }
@@ -136,7 +136,7 @@ fn scan_file(scanner: &Scanner, path: &Path, shown: &str, report: &mut ScanRepor
     let mut file = match std::fs::File::open(path) {
         Ok(f) => f,
         Err(e) => {
-            report.problems.push(format!("{shown}: {}", reason(&e)));
+            report.problems.push(format!("{shown}: {}", io_reason(&e)));
             return;
         }
     };
@@ -146,7 +146,7 @@ fn scan_file(scanner: &Scanner, path: &Path, shown: &str, report: &mut ScanRepor
         // binary file is skipped at once instead of streamed through the scanner.
         let mut head = Vec::with_capacity(8192);
         if let Err(e) = (&mut file).take(8192).read_to_end(&mut head) {
-            report.problems.push(format!("{shown}: {}", reason(&e)));
+            report.problems.push(format!("{shown}: {}", io_reason(&e)));
             return;
         }
         if head.contains(&0) {
@@ -157,7 +157,7 @@ fn scan_file(scanner: &Scanner, path: &Path, shown: &str, report: &mut ScanRepor
     }
     let mut bytes = Vec::with_capacity(size as usize);
     if let Err(e) = file.read_to_end(&mut bytes) {
-        report.problems.push(format!("{shown}: {}", reason(&e)));
+        report.problems.push(format!("{shown}: {}", io_reason(&e)));
         return;
     }
     if bytes[..bytes.len().min(8192)].contains(&0) {
@@ -217,7 +217,9 @@ impl<R: Read> Read for CountingReader<R> {
     }
 }
 
-fn reason(e: &std::io::Error) -> String {
+/// A short reason for an I/O error (`no such file or directory`, `permission denied`, ...),
+/// without the OS error number: the one wording every command and the service use.
+pub fn io_reason(e: &std::io::Error) -> String {
     match e.kind() {
         std::io::ErrorKind::NotFound => "no such file or directory".into(),
         std::io::ErrorKind::PermissionDenied => "permission denied".into(),

@@ -1,6 +1,7 @@
 //! Reading a command's input: a file, or standard input for `-`, with errors that say what was
 //! wrong and a size limit so a huge input is refused rather than exhausting memory.
 
+use pipeline::scan::io_reason;
 use std::io::Read;
 use std::path::Path;
 
@@ -46,15 +47,6 @@ pub fn read_input(arg: Option<&str>, limit: u64) -> Result<Vec<u8>, String> {
         }
     }
     Ok(buf)
-}
-
-/// A short reason for an I/O error, without the OS error number noise.
-pub fn io_reason(e: &std::io::Error) -> String {
-    match e.kind() {
-        std::io::ErrorKind::NotFound => "no such file or directory".into(),
-        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
-        _ => e.to_string(),
-    }
 }
 
 /// Text from bytes: invalid UTF-8 sequences become U+FFFD; returns whether any did.
