@@ -197,7 +197,8 @@ impl BudgetFitter {
         }
     }
 
-    /// The longest prefix of whole lines with at most `room` tokens, and its count.
+    /// The longest prefix of whole lines with at most `room` tokens (then as much of the next
+    /// line as still fits), and its count.
     fn trim_lines(&self, text: &str, room: usize) -> Option<(String, usize)> {
         let ends: Vec<usize> = text
             .match_indices('\n')
@@ -216,6 +217,21 @@ impl BudgetFitter {
                     lo = mid;
                 }
                 None => hi = mid - 1,
+            }
+        }
+        // Fill what whole lines leave of `room` with the next line cut at a token boundary, so
+        // a small budget is not left a line short; kept only if the whole still fits.
+        let (end, n) = best.unwrap_or((0, 0));
+        if n < room && end < text.len() {
+            let next_end = text[end..].find('\n').map_or(text.len(), |k| end + k);
+            let part = self.tokenizer.truncate_to(&text[end..next_end], room - n);
+            if !part.is_empty() {
+                let candidate = format!("{}{part}", &text[..end]);
+                if let Some(m) = self.tokenizer.count_up_to(&candidate, room) {
+                    if m > n {
+                        return Some((candidate, m));
+                    }
+                }
             }
         }
         best.map(|(end, n)| (text[..end].to_string(), n))
