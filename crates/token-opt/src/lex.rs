@@ -752,10 +752,7 @@ impl Py<'_> {
                         self.comment(line_no);
                         continue;
                     }
-                    b'\\' if matches!(self.at(next + 1), b'\n' | b'\r') => {
-                        self.pos = next;
-                    }
-                    0 => {
+                    _ if next >= self.b.len() => {
                         self.pos = next;
                         break;
                     }

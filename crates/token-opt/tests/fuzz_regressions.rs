@@ -43,3 +43,19 @@ fn carriage_returns_before_a_crlf() {
         check(text);
     }
 }
+
+#[test]
+fn a_line_that_starts_with_a_line_join() {
+    // Found by the idempotence property in CI: the Python lexer looped forever on a logical
+    // line opening with `\` + newline at bracket depth 0.
+    for text in [
+        "\\\n",
+        "\\\r\n",
+        "x = 1\n\\\ny = 2\n",
+        "  \\\n  \"doc\"\n",
+        "def f():\n    \\\n    \"doc\"\n    return 1\n",
+        "a\0# comment\n\0\n# another\n",
+    ] {
+        check(text);
+    }
+}
