@@ -164,6 +164,46 @@ impl Compressor {
 
     /// Compresses `text` as `language` at the session's level.
     pub fn compress(&mut self, text: &str, language: Language) -> Result<Compressed> {
+        let mut out = self.compress_once(text, language);
+        if out.text.contains('\r') {
+            // A CR that was not in a line's trailing whitespace can end up there once a
+            // comment or trailing blanks after it are gone (`/\r\t//` -> `/\r`): compressing
+            // the result again would change it. Repeat (on a fresh session, so a licence header
+            // is not taken for a repeat) until nothing changes: the result is a fixed point.
+            let mut again = Compressor {
+                options: self.options.clone(),
+                seen_headers: HashSet::new(),
+                guard: None,
+            };
+            for _ in 0..4 {
+                let next = again.compress_once(&out.text, language);
+                if next.text == out.text {
+                    break;
+                }
+                out.text = next.text;
+                out.comments_removed += next.comments_removed;
+                out.literals_elided += next.literals_elided;
+            }
+        }
+        if let Some(tok) = &self.guard {
+            let before = tok.count(text);
+            let after = tok.count(&out.text);
+            if after > before {
+                out.text = text.to_string();
+                out.fallback = Some(format!(
+                    "compression would grow the text from {before} to {after} tokens"
+                ));
+                out.tokens_after = Some(before);
+            } else {
+                out.tokens_after = Some(after);
+            }
+            out.tokens_before = Some(before);
+        }
+        Ok(out)
+    }
+
+    /// One compression pass, without the token guard.
+    fn compress_once(&mut self, text: &str, language: Language) -> Compressed {
         let normalized;
         let text_lf: &str = if text.contains('\r') {
             // CRs in the whitespace that ends a line go (CRLF becomes LF, and so do `\r\r\n`
@@ -274,21 +314,7 @@ impl Compressor {
                 }
             },
         };
-        if let Some(tok) = &self.guard {
-            let before = tok.count(text);
-            let after = tok.count(&out.text);
-            if after > before {
-                out.text = text.to_string();
-                out.fallback = Some(format!(
-                    "compression would grow the text from {before} to {after} tokens"
-                ));
-                out.tokens_after = Some(before);
-            } else {
-                out.tokens_after = Some(after);
-            }
-            out.tokens_before = Some(before);
-        }
-        Ok(out)
+        out
     }
 
     /// Re-encodes the indentation of already compressed text (no comment or licence changes).

@@ -159,7 +159,17 @@ impl<'a> CLexer<'a> {
 
     fn run(mut self) -> Lexed {
         if self.b.starts_with(b"#!") && !self.b.starts_with(b"#![") {
+            // A shebang: kept as it is, like any kept comment (its blanks are not code).
             self.pos = memchr(b'\n', self.b, 0).unwrap_or(self.b.len());
+            self.spans.push(Span {
+                start: 0,
+                end: self.pos,
+                kind: Kind::Comment {
+                    doc: false,
+                    keep: true,
+                    line: true,
+                },
+            });
         }
         self.code(false, true);
         Lexed {

@@ -59,3 +59,20 @@ fn a_line_that_starts_with_a_line_join() {
         check(text);
     }
 }
+
+#[test]
+fn lone_carriage_returns_in_comments_shebangs_and_strings() {
+    // The third `cargo xtask fuzz --only token-opt` run: one input per language target.
+    for text in [
+        "~~\n\0/\r\t//\n",
+        "\r#\n",
+        "   #!`\t#`",
+        " #!/'/  #!''/\u{1a}",
+        "\r\r\r//%\n\r\r\r\u{10}",
+        "\r//\t\n",
+        "\t#!\t\t'\t]\t\t'\0\0\tZ",
+        "P\r#\n\r\n\r#",
+    ] {
+        check(text);
+    }
+}
