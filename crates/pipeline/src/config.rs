@@ -104,6 +104,12 @@ pub struct SecurityConfig {
     pub rules_file: Option<PathBuf>,
     /// Baseline of accepted findings' fingerprints.
     pub baseline_file: Option<PathBuf>,
+    /// Passphrase the fingerprint key is derived from (or `PIPELINE_FINGERPRINT_KEY`). A
+    /// fingerprint is a keyed hash of the secret: with the public default key anyone can test
+    /// a guess of a weak secret against a fingerprint in a report or audit record; with a key
+    /// of your own they cannot. Changing it changes every fingerprint (baselines included).
+    #[serde(skip_serializing)]
+    pub fingerprint_key: Option<String>,
 }
 
 /// The request engine.
@@ -146,6 +152,10 @@ pub struct ServerConfig {
     /// answered `408` and its connection closed (a stalled or slow client cannot hold a
     /// request open).
     pub body_read_timeout_ms: u64,
+    /// A connection whose request headers have not fully arrived this many milliseconds
+    /// after it opened (or after its previous response) is closed: a client that sends half
+    /// of its headers and stalls cannot hold a connection.
+    pub header_read_timeout_ms: u64,
     /// Seconds to finish in-flight requests on shutdown.
     pub shutdown_grace_secs: u64,
 }
@@ -159,6 +169,7 @@ impl Default for ServerConfig {
             body_limit: 1 << 20,
             request_timeout_ms: 30_000,
             body_read_timeout_ms: 10_000,
+            header_read_timeout_ms: 10_000,
             shutdown_grace_secs: 10,
         }
     }
@@ -173,7 +184,8 @@ impl PipelineConfig {
     }
 
     /// `pipeline.toml` in the current directory if present, else defaults; then the
-    /// environment (`PIPELINE_REDIS_URL`, `PIPELINE_POSTGRES_URL`, `PIPELINE_TOKEN`).
+    /// environment (`PIPELINE_REDIS_URL`, `PIPELINE_POSTGRES_URL`, `PIPELINE_TOKEN`,
+    /// `PIPELINE_FINGERPRINT_KEY`).
     pub fn discover(explicit: Option<&Path>) -> crate::Result<Self> {
         let mut cfg = match explicit {
             Some(p) => Self::load(p)?,
@@ -195,6 +207,9 @@ impl PipelineConfig {
         }
         if let Some(v) = var("PIPELINE_TOKEN") {
             self.server.token = Some(v);
+        }
+        if let Some(v) = var("PIPELINE_FINGERPRINT_KEY") {
+            self.security.fingerprint_key = Some(v);
         }
     }
 }

@@ -318,10 +318,51 @@ pub async fn serve_listener(
     let state = AppState::new(pipeline.clone(), &config);
     let app = router(state, config.body_limit);
     tracing::info!(%local, "pipeline service listening");
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
+    // hyper's own connection loop rather than `axum::serve`, which sets no timer and so no
+    // header read timeout: a client that stalls mid-headers would hold its connection forever.
+    // HTTP/1.1 only: the automatic HTTP/2 detection reads the first bytes with no timeout.
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(Duration::from_millis(config.header_read_timeout_ms.max(1)));
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let stream = match accepted {
+                    Ok((stream, _)) => stream,
+                    Err(e) => {
+                        // Out of file descriptors and the like: wait, do not spin.
+                        tracing::warn!(error = %e, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                };
+                let _ = stream.set_nodelay(true);
+                let service = hyper_util::service::TowerToHyperService::new(app.clone());
+                let conn = builder.serve_connection(hyper_util::rt::TokioIo::new(stream), service);
+                let conn = graceful.watch(conn);
+                tokio::spawn(async move {
+                    if let Err(e) = conn.await {
+                        tracing::debug!(error = %e, "connection ended with an error");
+                    }
+                });
+            }
+            () = &mut shutdown => break,
+        }
+    }
+    drop(listener);
+    let grace = Duration::from_secs(config.shutdown_grace_secs);
+    if tokio::time::timeout(grace, graceful.shutdown())
         .await
-        .map_err(|e| Error::Io(format!("server error: {e}")))?;
+        .is_err()
+    {
+        tracing::warn!(
+            grace_secs = config.shutdown_grace_secs,
+            "connections still open after the shutdown grace period"
+        );
+    }
     pipeline
         .shutdown(Duration::from_secs(config.shutdown_grace_secs))
         .await;

@@ -685,7 +685,11 @@ pub(crate) fn load_router(routes: Option<&Path>) -> Result<Router> {
 
 pub(crate) fn load_scanner(cfg: &PipelineConfig) -> Result<Scanner> {
     let sec = &cfg.security;
-    crate::scan::scanner(sec.rules_file.as_deref(), sec.baseline_file.as_deref())
+    crate::scan::scanner(
+        sec.rules_file.as_deref(),
+        sec.baseline_file.as_deref(),
+        sec.fingerprint_key.as_deref(),
+    )
 }
 
 async fn build_cache(cfg: &PipelineConfig) -> Result<TieredCache> {

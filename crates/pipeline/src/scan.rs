@@ -25,6 +25,8 @@ pub struct ScanOptions {
     pub max_input: u64,
     /// Scan files that `.gitignore` excludes too.
     pub no_ignore: bool,
+    /// Passphrase of the fingerprint key (`[security] fingerprint_key`); none: the default key.
+    pub fingerprint_key: Option<String>,
 }
 
 /// One finding and the file it is in.
@@ -50,7 +52,11 @@ pub struct ScanReport {
 }
 
 /// A scanner with the built-in rules plus `rules` and `baseline` when given.
-pub fn scanner(rules: Option<&Path>, baseline: Option<&Path>) -> Result<Scanner> {
+pub fn scanner(
+    rules: Option<&Path>,
+    baseline: Option<&Path>,
+    fingerprint_key: Option<&str>,
+) -> Result<Scanner> {
     let mut config = match rules {
         Some(p) => secure_redact::Config::from_path(p).map_err(|e| Error::Config(e.to_string()))?,
         None => secure_redact::Config::default(),
@@ -59,7 +65,18 @@ pub fn scanner(rules: Option<&Path>, baseline: Option<&Path>) -> Result<Scanner>
         let fps = secure_redact::load_baseline(b).map_err(|e| Error::Config(e.to_string()))?;
         config.baseline.extend(fps);
     }
-    config.scanner().map_err(|e| Error::Config(e.to_string()))
+    let mut builder = config
+        .apply(Scanner::builder())
+        .map_err(|e| Error::Config(e.to_string()))?;
+    if let Some(k) = fingerprint_key {
+        if k.trim().is_empty() {
+            return Err(Error::Config(
+                "the fingerprint key is empty: set a passphrase or leave it unset".into(),
+            ));
+        }
+        builder = builder.key_from_passphrase(k);
+    }
+    builder.build().map_err(|e| Error::Config(e.to_string()))
 }
 
 /// `mask`, `partial`, `hash` or `drop-line`.
@@ -88,7 +105,11 @@ pub fn finding_json(f: &Finding, path: &str) -> Value {
 /// Scans every path (`-`: stdin; directories are walked, honouring `.gitignore` unless
 /// `no_ignore`; hidden files such as `.env` are included; binary files are skipped).
 pub fn scan_paths(paths: &[String], opts: &ScanOptions) -> Result<ScanReport> {
-    let scanner = scanner(opts.rules.as_deref(), opts.baseline.as_deref())?;
+    let scanner = scanner(
+        opts.rules.as_deref(),
+        opts.baseline.as_deref(),
+        opts.fingerprint_key.as_deref(),
+    )?;
     let mut report = ScanReport::default();
     for p in paths {
         if p == "-" {
@@ -317,9 +338,15 @@ fn sarif_level(l: Level) -> &'static str {
     }
 }
 
-/// `bytes` with every finding replaced according to `mode`; line structure is kept.
-pub fn redact_bytes(bytes: &[u8], mode: &str, rules: Option<&Path>) -> Result<Vec<u8>> {
+/// `bytes` with every finding replaced according to `mode`; line structure is kept. The
+/// fingerprint key (a passphrase; none: the default key) shapes `hash` placeholders.
+pub fn redact_bytes(
+    bytes: &[u8],
+    mode: &str,
+    rules: Option<&Path>,
+    fingerprint_key: Option<&str>,
+) -> Result<Vec<u8>> {
     let mode = parse_mode(mode)?;
-    let scanner = scanner(rules, None)?;
+    let scanner = scanner(rules, None, fingerprint_key)?;
     Ok(scanner.redact(bytes, mode).text)
 }

@@ -683,3 +683,51 @@ async fn a_client_that_stalls_mid_body_is_timed_out_without_blocking_others() {
     }
     s.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_stalls_mid_headers_is_disconnected_without_blocking_others() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let tree = tempfile::tempdir().unwrap();
+    std::fs::write(tree.path().join("retry.rs"), "pub fn retry() {}\n").unwrap();
+    let s = serve(
+        tree.path(),
+        ServerConfig {
+            header_read_timeout_ms: 1000,
+            ..ServerConfig::default()
+        },
+    )
+    .await;
+    // Slow clients: half a request line and one header, then nothing; and one that only
+    // connects.
+    let mut slow = Vec::new();
+    for i in 0..8 {
+        let mut c = tokio::net::TcpStream::connect(&s.addr).await.unwrap();
+        if i > 0 {
+            c.write_all(b"POST /v1/pack HTTP/1.1\r\nhost: x\r\ncontent-ty")
+                .await
+                .unwrap();
+        }
+        slow.push(c);
+    }
+    // Meanwhile other clients are served.
+    let body = pack_body(tree.path());
+    for _ in 0..3 {
+        let (status, answer) = post(&s.addr, "/v1/pack", &body).await;
+        assert_eq!(status, 200, "{answer}");
+    }
+    // Each slow connection is closed by the server once the header timeout runs out.
+    let started = Instant::now();
+    for mut c in slow {
+        let mut out = Vec::new();
+        let read = tokio::time::timeout(Duration::from_secs(60), c.read_to_end(&mut out))
+            .await
+            .expect("the stalled connection is closed");
+        // Closed: an end of stream (perhaps after a 408) or a reset.
+        if read.is_ok() && !out.is_empty() {
+            let text = String::from_utf8_lossy(&out);
+            assert!(text.starts_with("HTTP/1.1 408"), "{text}");
+        }
+    }
+    assert!(started.elapsed() < Duration::from_secs(60));
+    s.stop().await;
+}

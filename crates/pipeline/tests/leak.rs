@@ -72,7 +72,7 @@ fn file_text(id: &str, sample: &str) -> String {
 /// Plants one sample per rule that the scanner finds in its file; returns what was planted and
 /// the number of rules.
 fn plant(root: &Path) -> (Vec<Planted>, usize, Vec<String>) {
-    let scanner = pipeline::scan::scanner(None, None).unwrap();
+    let scanner = pipeline::scan::scanner(None, None, None).unwrap();
     let rules: BTreeMap<String, (bool, pipeline::secure_redact::Level)> = scanner
         .rules()
         .map(|r| (r.id.clone(), (r.file, r.level)))

@@ -188,3 +188,55 @@ async fn tenants_do_not_share_entries_and_budgets_hold() {
     }
     p.shutdown(Duration::from_secs(5)).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fingerprint_key_of_your_own_changes_every_fingerprint() {
+    let secret = "ghp_i6ueojowig3fjl1dzvq3uhfm0ig05bkhoiz6";
+    let text = format!("let token = \"{secret}\";\n");
+    let fingerprint = |v: serde_json::Value| {
+        let f = v["findings"][0]["fingerprint"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert!(!f.contains(secret));
+        f
+    };
+    let with_key = |key: Option<&str>| {
+        let mut cfg = pipeline::config::PipelineConfig::default();
+        cfg.cache.disabled = true;
+        cfg.security.fingerprint_key = key.map(str::to_string);
+        cfg
+    };
+    let default = Pipeline::builder()
+        .config(with_key(None))
+        .build()
+        .await
+        .unwrap();
+    let ours = Pipeline::builder()
+        .config(with_key(Some("correct horse battery staple")))
+        .build()
+        .await
+        .unwrap();
+    let again = Pipeline::builder()
+        .config(with_key(Some("correct horse battery staple")))
+        .build()
+        .await
+        .unwrap();
+    let a = fingerprint(default.scan_text(&text, "a.rs").await.unwrap());
+    let b = fingerprint(ours.scan_text(&text, "a.rs").await.unwrap());
+    let c = fingerprint(again.scan_text(&text, "a.rs").await.unwrap());
+    assert_ne!(a, b, "a key of your own gives other fingerprints");
+    assert_eq!(b, c, "the same key gives the same fingerprints");
+    // An empty key is refused rather than silently replaced by the public default.
+    let Err(err) = Pipeline::builder()
+        .config(with_key(Some("  ")))
+        .build()
+        .await
+    else {
+        panic!("an empty key is an error");
+    };
+    assert!(
+        err.to_string().contains("fingerprint key is empty"),
+        "{err}"
+    );
+}

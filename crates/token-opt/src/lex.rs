@@ -354,9 +354,9 @@ impl<'a> CLexer<'a> {
         let keep = self.keep_all
             || (self.f.go
                 && (body.starts_with(b"//go:")
-                    || body.starts_with(b"//export ")
-                    || body.starts_with(b"//extern ")
-                    || body.starts_with(b"//line ")
+                    || directive(body, b"//export")
+                    || directive(body, b"//extern")
+                    || directive(body, b"//line")
                     || body.starts_with(b"// +build")))
             || (self.f.ts_directives
                 && (body.starts_with(b"/// <reference")
@@ -553,7 +553,11 @@ impl<'a> CLexer<'a> {
                 .and_then(|s| s.chars().next()),
         };
         match rest {
-            Some(ch) if ch != '\'' && self.at(i + ch.len_utf8()) == b'\'' => {
+            // A raw newline, CR or tab is not a char literal (rustc wants them escaped).
+            Some(ch)
+                if !matches!(ch, '\'' | '\n' | '\r' | '\t')
+                    && self.at(i + ch.len_utf8()) == b'\'' =>
+            {
                 self.pos = i + ch.len_utf8() + 1;
                 true
             }
@@ -866,6 +870,11 @@ impl Py<'_> {
                     last_code = b'a';
                 }
                 b'\\' => {
+                    // Outside a string a backslash only joins lines; anything else after it is
+                    // not Python (and what a pass removes after it could make it a join).
+                    if !matches!(self.at(self.pos + 1), b'\n' | b'\r') {
+                        self.ok = false;
+                    }
                     self.pos += 1;
                     last_code = b'\\';
                 }
@@ -1128,4 +1137,14 @@ fn next_statement_indent(b: &[u8], i: usize) -> (usize, usize) {
             Some(_) => return (w, next),
         }
     }
+}
+
+/// Whether the comment `body` is the directive `name`: the name, then a blank or the end (a
+/// directive with only trailing blanks after its name is the same directive once they are
+/// trimmed).
+fn directive(body: &[u8], name: &[u8]) -> bool {
+    body.starts_with(name)
+        && body
+            .get(name.len())
+            .is_none_or(|c| matches!(c, b' ' | b'\t' | b'\x0b' | b'\x0c' | b'\r'))
 }

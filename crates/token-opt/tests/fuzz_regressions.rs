@@ -76,3 +76,21 @@ fn lone_carriage_returns_in_comments_shebangs_and_strings() {
         check(text);
     }
 }
+
+#[test]
+fn blanks_before_a_hash_bang_and_a_go_directive_after_nuls() {
+    // The fourth `cargo xtask fuzz --only token-opt` run: a `#!` that only became the start of
+    // the text once leading blanks were gone, and a Go directive comment after NUL bytes.
+    for text in [
+        " #!2\u{b}\u{b}",
+        "\n#!\u{b}",
+        "\0\0\0\0//extern ",
+        "\n\n#!\u{c}",
+        " #!//! \n",
+        "l]//extern ",
+        "\"\\\u{4}\"\\#\n",
+        "\n' \n'\t'\t!\t!",
+    ] {
+        check(text);
+    }
+}

@@ -98,6 +98,7 @@ pub fn run(cli: Cli) -> CliResult {
                 rules: cfg.security.rules_file.clone(),
                 max_input: limit,
                 no_ignore,
+                fingerprint_key: cfg.security.fingerprint_key.clone(),
             };
             let report = pipeline::scan::scan_paths(&paths, &opts).map_err(|e| e.to_string())?;
             for problem in &report.problems {
@@ -119,9 +120,13 @@ pub fn run(cli: Cli) -> CliResult {
         }
         Command::Redact { file, mode } => {
             let bytes = read_input(file.as_deref(), limit)?;
-            let out =
-                pipeline::scan::redact_bytes(&bytes, &mode, cfg.security.rules_file.as_deref())
-                    .map_err(|e| e.to_string())?;
+            let out = pipeline::scan::redact_bytes(
+                &bytes,
+                &mode,
+                cfg.security.rules_file.as_deref(),
+                cfg.security.fingerprint_key.as_deref(),
+            )
+            .map_err(|e| e.to_string())?;
             let mut stdout = std::io::stdout().lock();
             match stdout.write_all(&out).and_then(|_| stdout.flush()) {
                 Ok(()) => {}
