@@ -975,6 +975,10 @@ impl Py<'_> {
             }
             self.pos = i;
             self.string(prefix);
+            if !self.ok {
+                // Unterminated: not a docstring; the main loop lexes it (and fails the file).
+                break self.restore(saved);
+            }
             end = self.pos;
             // Whitespace (and line joins in parens / backslashes) before the next token.
             let mut j = self.pos;

@@ -90,6 +90,7 @@ fn blanks_before_a_hash_bang_and_a_go_directive_after_nuls() {
         "l]//extern ",
         "\"\\\u{4}\"\\#\n",
         "\n' \n'\t'\t!\t!",
+        "\t\n\t\n'\r\n#\t\n'\r\n##coding:\u{2}\n  'l\n\n~\n",
     ] {
         check(text);
     }
