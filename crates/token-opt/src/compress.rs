@@ -165,12 +165,14 @@ impl Compressor {
     /// Compresses `text` as `language` at the session's level.
     pub fn compress(&mut self, text: &str, language: Language) -> Result<Compressed> {
         let mut out = self.compress_once(text, language);
-        if out
-            .text
-            .bytes()
-            .any(|b| matches!(b, b'\r' | b'\x0b' | b'\x0c' | b'\0'))
+        if out.text.starts_with("\n#!")
+            || out
+                .text
+                .bytes()
+                .any(|b| (b < 0x20 && b != b'\t' && b != b'\n') || b == 0x7f)
         {
-            // Rare control characters can take part in what a pass sees only after it ran: a
+            // Rare control characters (and a `#!` kept from reading as a shebang) can take part
+            // in what a pass sees only after it ran: a
             // CR that was not in a line's trailing whitespace ends up there once a comment or
             // the blanks after it are gone (`/\r\t//` -> `/\r`), and compressing the result
             // again would change it (found by the fuzz targets). Repeat (on a fresh session, so
@@ -409,8 +411,11 @@ impl Compressor {
                             em.separator();
                         }
                     } else if line && !doc {
-                        // Doc comments keep trailing spaces: they are part of the doc text.
-                        em.protected(body.trim_end());
+                        // Doc comments keep trailing spaces: they are part of the doc text. A
+                        // newline stays: it is in a comment only when a `\` spliced it in.
+                        em.protected(
+                            body.trim_end_matches(|c: char| c.is_whitespace() && c != '\n'),
+                        );
                     } else {
                         em.protected(body);
                     }

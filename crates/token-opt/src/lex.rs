@@ -389,9 +389,16 @@ impl<'a> CLexer<'a> {
             };
         }
         let rest = &self.b[i..];
-        [&b"func "[..], b"type ", b"var ", b"const ", b"package "]
+        // The keyword, then a blank, a bracket or the end (what follows it on the line may be
+        // a comment that compression removes).
+        [&b"func"[..], b"type", b"var", b"const", b"package"]
             .iter()
-            .any(|k| rest.starts_with(k))
+            .any(|k| {
+                rest.starts_with(k)
+                    && rest
+                        .get(k.len())
+                        .is_none_or(|c| c.is_ascii_whitespace() || matches!(c, b'(' | b'/'))
+            })
     }
 
     fn block_comment(&mut self, record: bool) {

@@ -95,3 +95,16 @@ fn blanks_before_a_hash_bang_and_a_go_directive_after_nuls() {
         check(text);
     }
 }
+
+#[test]
+fn fifth_fuzz_run() {
+    // `cargo xtask fuzz --only token-opt --seconds 30`, after the fixes above.
+    for text in [
+        "//:/!\\\n\n",
+        "//\"o\nconst //lice)\0\0\0\0;/o/line\n",
+        "\n\n\n#!\n\n#\u{b}\n\n\n#\u{b}\n\n#spdx\n\u{12}",
+        " #!\"r #\n//##!r#\" \n\"r #\n//##!r#\"",
+    ] {
+        check(text);
+    }
+}
