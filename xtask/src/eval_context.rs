@@ -25,5 +25,9 @@ pub fn run(args: &[String]) -> Result<(), String> {
         "--",
     ]);
     cmd.args(args);
-    util::run("eval-context", &mut cmd)
+    util::run_limited(
+        "eval-context",
+        &mut cmd,
+        std::time::Duration::from_secs(4 * 3600),
+    )
 }

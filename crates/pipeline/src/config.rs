@@ -142,6 +142,13 @@ pub struct ServerConfig {
     pub listen: String,
     /// Bearer token (or `PIPELINE_TOKEN`); required on a non-loopback address.
     pub token: Option<String>,
+    /// The highest clearance a request authenticated by `token` (or, without any token, any
+    /// request) may ask for; a request asking for more is refused with `403`. Default
+    /// `classified`: the caller chooses.
+    pub max_clearance: Clearance,
+    /// More bearer tokens, each with the highest clearance it admits: callers are told apart
+    /// by their token and cannot choose a level above their own.
+    pub tokens: Vec<TokenConfig>,
     /// Directories requests may read under (default: the current directory).
     pub allowed_roots: Vec<PathBuf>,
     /// Largest request body in bytes.
@@ -160,11 +167,23 @@ pub struct ServerConfig {
     pub shutdown_grace_secs: u64,
 }
 
+/// A bearer token and the highest clearance it admits.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenConfig {
+    /// The bearer token.
+    pub token: String,
+    /// The highest clearance a request with this token may ask for.
+    pub max_clearance: Clearance,
+}
+
 impl Default for ServerConfig {
     fn default() -> Self {
         ServerConfig {
             listen: "127.0.0.1:8077".into(),
             token: None,
+            max_clearance: Clearance::Classified,
+            tokens: Vec::new(),
             allowed_roots: Vec::new(),
             body_limit: 1 << 20,
             request_timeout_ms: 30_000,

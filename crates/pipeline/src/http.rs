@@ -13,7 +13,7 @@
 //! | `GET /healthz` | | each tier's state; `503` when the pipeline cannot serve |
 
 use crate::config::ServerConfig;
-use crate::types::Request;
+use crate::types::{Clearance, Request};
 use crate::{Error, Pipeline};
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -29,7 +29,10 @@ use std::time::Duration;
 #[derive(Clone)]
 pub struct AppState {
     pipeline: Pipeline,
-    token: Option<Arc<str>>,
+    /// Each accepted bearer token with the highest clearance it admits; empty: no
+    /// authentication, and `open_clearance` applies.
+    tokens: Arc<[(Box<str>, Clearance)]>,
+    open_clearance: Clearance,
     timeout: Duration,
     body_timeout: Duration,
 }
@@ -39,11 +42,20 @@ impl AppState {
     pub fn new(pipeline: Pipeline, config: &ServerConfig) -> Self {
         AppState {
             pipeline,
-            token: config
+            tokens: config
                 .token
-                .as_deref()
-                .filter(|t| !t.is_empty())
-                .map(Arc::from),
+                .iter()
+                .map(|t| (t.as_str(), config.max_clearance))
+                .chain(
+                    config
+                        .tokens
+                        .iter()
+                        .map(|t| (t.token.as_str(), t.max_clearance)),
+                )
+                .filter(|(t, _)| !t.is_empty())
+                .map(|(t, c)| (Box::from(t), c))
+                .collect(),
+            open_clearance: config.max_clearance,
             timeout: Duration::from_millis(config.request_timeout_ms.max(1)),
             body_timeout: Duration::from_millis(config.body_read_timeout_ms.max(1)),
         }
@@ -89,26 +101,31 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-fn authorize(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
-    let Some(token) = &state.token else {
-        return Ok(());
-    };
+/// Checks the bearer token; the highest clearance the caller may ask for.
+fn authorize(state: &AppState, headers: &HeaderMap) -> Result<Clearance, ApiError> {
+    if state.tokens.is_empty() {
+        return Ok(state.open_clearance);
+    }
     let given = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::trim);
-    match given {
-        Some(g) if constant_time_eq(g.as_bytes(), token.as_bytes()) => Ok(()),
-        Some(_) => Err(ApiError(
-            StatusCode::UNAUTHORIZED,
-            "invalid bearer token".into(),
-        )),
-        None => Err(ApiError(
+    let Some(given) = given else {
+        return Err(ApiError(
             StatusCode::UNAUTHORIZED,
             "missing `Authorization: Bearer <token>` header".into(),
-        )),
+        ));
+    };
+    // Every token is compared (in constant time each), so the time taken does not say which
+    // one nearly matched.
+    let mut admitted = None;
+    for (token, clearance) in state.tokens.iter() {
+        if constant_time_eq(given.as_bytes(), token.as_bytes()) {
+            admitted = admitted.max(Some(*clearance));
+        }
     }
+    admitted.ok_or_else(|| ApiError(StatusCode::UNAUTHORIZED, "invalid bearer token".into()))
 }
 
 async fn with_timeout<T>(
@@ -137,8 +154,17 @@ async fn pack(
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    authorize(&state, &headers)?;
+    let allowed = authorize(&state, &headers)?;
     let request: Request = json_body(&body)?;
+    if request.security_level > allowed {
+        return Err(ApiError(
+            StatusCode::FORBIDDEN,
+            format!(
+                "security_level `{}` is above what this caller may ask for (`{}`)",
+                request.security_level, allowed
+            ),
+        ));
+    }
     let pipeline = state.pipeline.clone();
     let body = with_timeout(&state, async move { pipeline.process_json(request).await }).await?;
     Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
@@ -281,7 +307,9 @@ pub fn router(state: AppState, body_limit: usize) -> Router {
 
 /// Refuses to listen on a non-loopback address without a token.
 pub fn check_exposure(addr: &SocketAddr, config: &ServerConfig) -> crate::Result<()> {
-    if !addr.ip().is_loopback() && config.token.as_deref().is_none_or(str::is_empty) {
+    let has_token = config.token.as_deref().is_some_and(|t| !t.is_empty())
+        || config.tokens.iter().any(|t| !t.token.is_empty());
+    if !addr.ip().is_loopback() && !has_token {
         return Err(Error::Config(format!(
             "refusing to listen on {addr} without a bearer token: set [server] token in \
              pipeline.toml or PIPELINE_TOKEN (loopback addresses need none)"

@@ -51,6 +51,17 @@ impl std::str::FromStr for Clearance {
     }
 }
 
+impl std::fmt::Display for Clearance {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Clearance::Public => "public",
+            Clearance::Internal => "internal",
+            Clearance::Sensitive => "sensitive",
+            Clearance::Classified => "classified",
+        })
+    }
+}
+
 impl Clearance {
     /// The same level in secure-redact's terms.
     pub fn level(self) -> secure_redact::Level {

@@ -24,6 +24,20 @@ async fn start_with(
     token: Option<&str>,
     builder: pipeline::PipelineBuilder,
 ) -> Service {
+    let config = ServerConfig {
+        listen: "127.0.0.1:0".into(),
+        token: token.map(str::to_string),
+        body_limit: 64 * 1024,
+        ..ServerConfig::default()
+    };
+    start_config(root, config, builder).await
+}
+
+async fn start_config(
+    root: &std::path::Path,
+    config: ServerConfig,
+    builder: pipeline::PipelineBuilder,
+) -> Service {
     let cache = tempfile::tempdir().unwrap();
     let p = builder
         .index_dir(cache.path())
@@ -31,12 +45,6 @@ async fn start_with(
         .build()
         .await
         .unwrap();
-    let config = ServerConfig {
-        listen: "127.0.0.1:0".into(),
-        token: token.map(str::to_string),
-        body_limit: 64 * 1024,
-        ..ServerConfig::default()
-    };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (tx, rx) = tokio::sync::oneshot::channel();
@@ -236,6 +244,64 @@ async fn policy_layers_refuse_with_clear_errors() {
     )
     .await;
     assert_eq!(status, 400, "{text}");
+    svc.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_token_admits_its_own_clearance_and_no_more() {
+    use pipeline::config::TokenConfig;
+    use pipeline::Clearance;
+    let root = tree();
+    let config = ServerConfig {
+        listen: "127.0.0.1:0".into(),
+        token: Some("admin-token".into()),
+        max_clearance: Clearance::Classified,
+        tokens: vec![
+            TokenConfig {
+                token: "reader-token".into(),
+                max_clearance: Clearance::Public,
+            },
+            TokenConfig {
+                token: "ops-token".into(),
+                max_clearance: Clearance::Internal,
+            },
+        ],
+        ..ServerConfig::default()
+    };
+    let svc = start_config(root.path(), config, Pipeline::builder()).await;
+    let body = |level: &str| {
+        serde_json::json!({"query": "connect", "root": root.path(), "security_level": level})
+            .to_string()
+    };
+    for (token, level, want) in [
+        ("reader-token", "public", 200),
+        ("reader-token", "internal", 403),
+        ("reader-token", "classified", 403),
+        ("ops-token", "internal", 200),
+        ("ops-token", "sensitive", 403),
+        ("admin-token", "classified", 200),
+        ("nobody", "public", 401),
+    ] {
+        let (status, text) = call(&svc.base, "POST", "/v1/pack", &body(level), Some(token)).await;
+        assert_eq!(status, want, "{token} asking for {level}: {text}");
+        if want == 403 {
+            assert!(
+                text.contains("above what this caller may ask for"),
+                "{text}"
+            );
+            assert!(!text.contains(token), "the token is not echoed: {text}");
+        }
+    }
+    // A pack the reader gets has every finding redacted (its clearance is public).
+    let (_, text) = call(
+        &svc.base,
+        "POST",
+        "/v1/pack",
+        &body("public"),
+        Some("reader-token"),
+    )
+    .await;
+    assert!(!text.contains(SECRET), "{text}");
     svc.stop().await;
 }
 
