@@ -1,14 +1,16 @@
 //! How each component's cost grows with the size of its work: the same operation at three sizes,
 //! so the report shows whether cost per unit stays flat (linear growth) or climbs.
 //!
-//! - keyword-trie: search with 1k keywords over 10 MB, 100 MB and 1 GB of real Rust source
-//!   (the `.rs` files under `~/.cargo/registry/src`, repeated to size).
+//! - keyword-trie: search with 1k keywords (identifiers of the corpus itself, so matches are
+//!   dense) beside raw daachorse, over 10 MB, 100 MB and 1 GB of real Rust source (the `.rs`
+//!   files under `~/.cargo/registry/src`, repeated to size).
 //! - secure-redact: `Scanner::scan` over the same three texts.
-//! - token-opt: counting tokens (o200k) over the same three texts; compressing (balanced, Rust)
-//!   1 MB, 10 MB and 100 MB.
+//! - token-opt: counting tokens (o200k) beside tiktoken-rs, and compressing (balanced, Rust),
+//!   each over 1 MB, 10 MB and 100 MB.
 //! - context-chop: a cold index and pack, then a warm query, on trees of 1k, 4k and 16k files
 //!   (as many as the registry holds, up to 16k).
-//! - tiered-cache: `MemoryTier` insert and lookup with 10k, 100k and 1M entries.
+//! - tiered-cache: `MemoryTier` insert and lookup with 10k, 100k and 1M entries, beside
+//!   quick_cache.
 //!
 //! Each size is a record (with a chart point); each component adds a "growth" record: the cost
 //! per unit at the largest size over the cost per unit at the smallest (1.00x: linear).
@@ -86,22 +88,35 @@ fn label(bytes: usize) -> String {
     }
 }
 
-/// One record per size (throughput, MB/s) and a growth record (per-MB cost, largest / smallest).
-fn text_series(bench: &mut Bench, what: &str, sizes: &[usize], mut run: impl FnMut(usize) -> f64) {
+/// A peer run beside ours at each size: its name and its timing closure.
+type Peer<'a> = Option<(&'a str, &'a mut dyn FnMut(usize) -> f64)>;
+
+/// One record per size (throughput, MB/s, with the peer's at the same size when there is one)
+/// and a growth record (per-MB cost, largest / smallest).
+fn text_series(
+    bench: &mut Bench,
+    what: &str,
+    sizes: &[usize],
+    mut run: impl FnMut(usize) -> f64,
+    mut peer: Peer<'_>,
+) {
     let mut per_mb = Vec::new();
     for &size in sizes {
         let secs = run(size);
         let mbs = size as f64 / MB as f64;
         per_mb.push(secs / mbs);
-        bench.record(
-            Record::higher_is_better(
-                &format!("{what}, {}", label(size)),
-                "throughput",
-                "MB/s",
-                mbs / secs.max(1e-9),
-            )
-            .with_point(&format!("{what} throughput"), mbs),
-        );
+        let mut r = Record::higher_is_better(
+            &format!("{what}, {}", label(size)),
+            "throughput",
+            "MB/s",
+            mbs / secs.max(1e-9),
+        )
+        .with_point(&format!("{what} throughput"), mbs);
+        if let Some((name, f)) = peer.as_mut() {
+            let peer_secs = f(size);
+            r = r.with_peer(name, mbs / peer_secs.max(1e-9));
+        }
+        bench.record(r);
     }
     growth(bench, what, &per_mb, "MB", sizes.first(), sizes.last());
 }
@@ -143,9 +158,13 @@ fn secs(f: impl FnOnce()) -> f64 {
 fn main() {
     let mut bench = Bench::from_args("scale");
     let quick = bench.quick;
-    let files = registry_files(if quick { 4 << 20 } else { 256 << 20 }, 16_000);
+    let files = registry_files(if quick { 4 << 20 } else { 1 << 30 }, 16_000);
+    let base_cap = if quick { 4 << 20 } else { 256 << 20 };
     let mut base = String::new();
     for f in &files {
+        if base.len() >= base_cap {
+            break;
+        }
         if let Ok(t) = std::fs::read_to_string(f) {
             base.push_str(&t);
             if !base.ends_with('\n') {
@@ -193,6 +212,16 @@ fn main() {
     let set = keyword_trie::KeywordSet::builder()
         .build(patterns.iter().map(|p| (*p, ())))
         .expect("keyword set");
+    let daac = daachorse::DoubleArrayAhoCorasickBuilder::new()
+        .match_kind(daachorse::MatchKind::LeftmostLongest)
+        .build::<_, _, u32>(&patterns)
+        .expect("daachorse");
+    let mut daac_run = |n: usize| {
+        let t = prefix(n);
+        secs(|| {
+            std::hint::black_box(daac.leftmost_find_iter(t).count());
+        })
+    };
     text_series(
         &mut bench,
         &format!("keyword-trie search, {} keywords", patterns.len()),
@@ -203,25 +232,45 @@ fn main() {
                 std::hint::black_box(set.count(t));
             })
         },
+        Some(("daachorse", &mut daac_run)),
     );
 
     // secure-redact.
     let scanner = secure_redact::Scanner::new();
-    text_series(&mut bench, "secure-redact scan", big, |n| {
-        let t = prefix(n);
-        secs(|| {
-            std::hint::black_box(scanner.scan(t.as_bytes()).len());
-        })
-    });
+    text_series(
+        &mut bench,
+        "secure-redact scan",
+        big,
+        |n| {
+            let t = prefix(n);
+            secs(|| {
+                std::hint::black_box(scanner.scan(t.as_bytes()).len());
+            })
+        },
+        None,
+    );
 
     // token-opt.
     let tok = token_opt::Tokenizer::new(token_opt::Encoding::O200k).expect("tokenizer");
-    text_series(&mut bench, "token-opt count (o200k)", big, |n| {
+    let tik = tiktoken_rs::o200k_base().expect("tiktoken-rs o200k");
+    let mut tik_run = |n: usize| {
         let t = prefix(n);
         secs(|| {
-            std::hint::black_box(tok.count(t));
+            std::hint::black_box(tik.encode_ordinary(t).len());
         })
-    });
+    };
+    text_series(
+        &mut bench,
+        "token-opt count (o200k)",
+        small,
+        |n| {
+            let t = prefix(n);
+            secs(|| {
+                std::hint::black_box(tok.count(t));
+            })
+        },
+        Some(("tiktoken-rs", &mut tik_run)),
+    );
     text_series(
         &mut bench,
         "token-opt compress (balanced, Rust)",
@@ -240,6 +289,7 @@ fn main() {
                 }
             })
         },
+        None,
     );
     drop(text);
 
@@ -358,7 +408,20 @@ fn main() {
             hits += usize::from(tier.lookup(&k).is_some());
         }
         let ns = t.elapsed().as_secs_f64() * 1e9 / (2 * n) as f64;
+        drop(tier);
         per_op.push(ns);
+        let qc = quick_cache::sync::Cache::<u64, bytes::Bytes>::new(n);
+        let t = Instant::now();
+        for k in 0..n as u64 {
+            qc.insert(k, value.clone());
+        }
+        let mut qc_hits = 0usize;
+        for i in 0..n as u64 {
+            let k = i.wrapping_mul(0x9E37_79B9_7F4A_7C15) % n as u64;
+            qc_hits += usize::from(qc.get(&k).is_some());
+        }
+        let qc_ns = t.elapsed().as_secs_f64() * 1e9 / (2 * n) as f64;
+        drop(qc);
         bench.record(
             Record::lower_is_better(
                 &format!("tiered-cache MemoryTier insert + lookup, {n} entries"),
@@ -366,8 +429,12 @@ fn main() {
                 "ns",
                 ns,
             )
+            .with_peer("quick_cache", qc_ns)
             .with_point("tiered-cache MemoryTier time per op", n as f64)
-            .with_note(&format!("{hits} of {n} lookups hit")),
+            .with_note(&format!(
+                "{n} inserts of new keys, then {n} lookups in scattered order; hits: ours \
+                 {hits}, quick_cache {qc_hits}"
+            )),
         );
     }
     growth(
