@@ -81,7 +81,13 @@ fn parse(args: &[String]) -> Result<Options, String> {
                     .parse()
                     .map_err(|e| format!("--clients: {e}"))?
             }
-            "--bin" => o.bin = Some(PathBuf::from(value("--bin")?)),
+            "--bin" => {
+                // The instances start in their own directory: resolve a relative path now.
+                let given = PathBuf::from(value("--bin")?);
+                let bin = std::fs::canonicalize(&given)
+                    .map_err(|e| format!("chaos: --bin {}: {e}", given.display()))?;
+                o.bin = Some(bin);
+            }
             other => return Err(format!("chaos: unknown argument `{other}`")),
         }
     }
