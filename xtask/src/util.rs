@@ -98,9 +98,13 @@ fn kill_tree(pid: u32) {
         i += 1;
     }
     for p in order.iter().rev() {
-        let _ = Command::new("kill")
-            .args(["-KILL", &p.to_string()])
-            .status();
+        let Ok(pid) = libc::pid_t::try_from(*p) else {
+            continue;
+        };
+        // SAFETY: kill(2) takes plain integers; a pid that has gone meanwhile gives ESRCH.
+        unsafe {
+            libc::kill(pid, libc::SIGKILL);
+        }
     }
 }
 
@@ -118,11 +122,14 @@ mod tests {
         let err = run_limited("sleepy", &mut cmd, Duration::from_millis(500)).unwrap_err();
         assert!(err.contains("still running after"), "{err}");
         std::thread::sleep(Duration::from_millis(200));
-        let left = Command::new("pgrep")
-            .args(["-f", &marker])
-            .output()
-            .unwrap();
-        assert!(left.stdout.is_empty(), "left running: {:?}", left);
+        let left: Vec<String> = std::fs::read_dir("/proc")
+            .unwrap()
+            .flatten()
+            .filter_map(|e| std::fs::read(e.path().join("cmdline")).ok())
+            .map(|c| String::from_utf8_lossy(&c).replace('\0', " "))
+            .filter(|c| c.trim() == marker)
+            .collect();
+        assert!(left.is_empty(), "left running: {left:?}");
         assert!(run_limited("quick", &mut Command::new("true"), Duration::from_secs(60)).is_ok());
         assert!(run_limited("fails", &mut Command::new("false"), Duration::from_secs(60)).is_err());
     }
