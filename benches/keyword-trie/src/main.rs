@@ -374,7 +374,7 @@ fn main() {
         .with_peer("daachorse deserialize", t_load_daac.as_secs_f64() * 1e3)
         .with_target("<= 0.5 ms", t_load.as_secs_f64() <= 0.0005)
         .with_note(&format!(
-            "{} bytes; ours also checks a CRC-32, the keywords and the lookup table",
+            "{} bytes; ours also checks an xxh3-64 checksum, the keywords and the lookup table",
             bytes.len()
         )),
     );
