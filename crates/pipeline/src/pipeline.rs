@@ -66,6 +66,10 @@ struct Inner {
     cache: Option<TieredCache>,
     indexes: DashMap<(PathBuf, Vec<String>), Arc<IndexSlot>>,
     flights: DashMap<String, watch::Receiver<Option<Arc<Response>>>>,
+    /// Responses decoded from recent L1 hits, with the stored bytes they came from: a hit on
+    /// the same stored value (the same allocation, which the entry keeps alive, so it cannot
+    /// be another value's) is answered without decoding its JSON again.
+    decoded: DashMap<String, (Bytes, Arc<Response>)>,
     backend: Option<Arc<dyn Backend>>,
     allowed_roots: Vec<PathBuf>,
     index_dir: PathBuf,
@@ -278,6 +282,7 @@ impl PipelineBuilder {
             cache,
             indexes: DashMap::new(),
             flights: DashMap::new(),
+            decoded: DashMap::new(),
             backend: self.backend,
             allowed_roots,
             index_dir,
@@ -314,7 +319,7 @@ impl Pipeline {
     pub async fn process(&self, request: Request) -> Result<Response> {
         let (work, latency_ms) = self.run(request.clone()).await?;
         let mut response = match work.stored {
-            Some((bytes, level)) => match decode_response(&bytes) {
+            Some((bytes, level)) => match self.inner.decode_hit(&work.key, bytes) {
                 Some(mut r) => {
                     r.cache_level = level;
                     r
@@ -941,6 +946,42 @@ fn encode_response(r: &Response) -> Option<Vec<u8>> {
     Some(out)
 }
 
+/// Decoded responses kept for repeated hits (each holds its stored bytes and a copy).
+const DECODED_CAP: usize = 256;
+
+impl Inner {
+    fn decode_hit(&self, key: &str, bytes: Bytes) -> Option<Response> {
+        decode_cached(&self.decoded, key, bytes)
+    }
+}
+
+/// The response stored as `bytes` under `key`: from the decoded copy in `decoded` when it was
+/// decoded from these very bytes, else decoded (and kept for the next hit).
+fn decode_cached(
+    decoded: &DashMap<String, (Bytes, Arc<Response>)>,
+    key: &str,
+    bytes: Bytes,
+) -> Option<Response> {
+    {
+        if let Some(e) = decoded.get(key) {
+            let (kept, response) = e.value();
+            if kept.as_ptr() == bytes.as_ptr() && kept.len() == bytes.len() {
+                return Some(Response::clone(response));
+            }
+        }
+    }
+    let r = decode_response(&bytes)?;
+    if decoded.len() >= DECODED_CAP {
+        // Bounded: drop one entry (whichever comes first) to make room.
+        let victim = decoded.iter().next().map(|e| e.key().clone());
+        if let Some(v) = victim {
+            decoded.remove(&v);
+        }
+    }
+    decoded.insert(key.to_string(), (bytes, Arc::new(r.clone())));
+    Some(r)
+}
+
 /// The inverse of [`encode_response`] (with the volatile fields at their defaults); `None` for
 /// anything else.
 fn decode_response(bytes: &[u8]) -> Option<Response> {
@@ -1386,6 +1427,45 @@ impl Stage<Request, Work> for CacheStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn decoded_hits_are_reused_only_for_the_same_stored_bytes() {
+        let decoded = DashMap::new();
+        let a = Response {
+            pack: "first pack".into(),
+            ..Response::default()
+        };
+        let b = Response {
+            pack: "second pack".into(),
+            ..Response::default()
+        };
+        let bytes_a = Bytes::from(encode_response(&a).unwrap());
+        let bytes_b = Bytes::from(encode_response(&b).unwrap());
+        assert_eq!(
+            decode_cached(&decoded, "k", bytes_a.clone()).unwrap().pack,
+            "first pack"
+        );
+        assert_eq!(
+            decode_cached(&decoded, "k", bytes_a.clone()).unwrap().pack,
+            "first pack"
+        );
+        // The same key stored anew (another allocation, other content) is decoded again.
+        assert_eq!(
+            decode_cached(&decoded, "k", bytes_b).unwrap().pack,
+            "second pack"
+        );
+        // Equal content in another allocation is decoded, not matched by address.
+        let copy = Bytes::from(bytes_a.to_vec());
+        assert_eq!(
+            decode_cached(&decoded, "k", copy).unwrap().pack,
+            "first pack"
+        );
+        assert!(decode_cached(&decoded, "junk", Bytes::from_static(b"PPK3{")).is_none());
+        for i in 0..DECODED_CAP + 50 {
+            decode_cached(&decoded, &format!("key-{i}"), bytes_a.clone()).unwrap();
+        }
+        assert!(decoded.len() <= DECODED_CAP);
+    }
 
     #[test]
     fn stored_responses_round_trip_and_junk_is_refused() {
