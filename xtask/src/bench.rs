@@ -5,7 +5,7 @@
 //! the machine, date and command, and regenerates `docs/BENCHMARKS.md` (a full run) or
 //! `target/bench/BENCHMARKS.quick.md` (`--quick`, the CI smoke run).
 
-use crate::util::{cargo, root, run_limited};
+use crate::util::{cargo, root, run_limited, LONG_STEP_LIMIT};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 
@@ -148,7 +148,11 @@ pub fn run(args: &[String]) -> Result<(), String> {
         }
         cmd.arg("--out").arg(&file);
         // A full suite may run long on a loaded machine; the limit only catches a hang.
-        let limit = std::time::Duration::from_secs(if opts.quick { 20 * 60 } else { 4 * 3600 });
+        let limit = if opts.quick {
+            std::time::Duration::from_secs(20 * 60)
+        } else {
+            LONG_STEP_LIMIT
+        };
         if let Err(e) = run_limited(&format!("bench {name}"), &mut cmd, limit) {
             eprintln!("bench: {e}");
             failed.push(name.clone());

@@ -25,9 +25,5 @@ pub fn run(args: &[String]) -> Result<(), String> {
         "--",
     ]);
     cmd.args(args);
-    util::run_limited(
-        "eval-context",
-        &mut cmd,
-        std::time::Duration::from_secs(4 * 3600),
-    )
+    util::run_limited("eval-context", &mut cmd, util::LONG_STEP_LIMIT)
 }

@@ -21,6 +21,10 @@ pub fn cargo() -> Command {
 /// otherwise run into CI's own limit with nothing said about which step it was.
 const STEP_LIMIT: Duration = Duration::from_secs(40 * 60);
 
+/// The limit of steps that legitimately run for hours (full benchmark suites, context
+/// evaluation on large repositories); it only catches a hang.
+pub const LONG_STEP_LIMIT: Duration = Duration::from_secs(4 * 3600);
+
 /// Runs a command, echoing it, and fails with its exit status. A step that runs longer than
 /// [`STEP_LIMIT`] is killed with everything it started, and fails saying so.
 pub fn run(step: &str, cmd: &mut Command) -> Result<(), String> {

@@ -88,32 +88,35 @@ fn label(bytes: usize) -> String {
     }
 }
 
-/// A peer run beside ours at each size: its name and its timing closure.
-type Peer<'a> = Option<(&'a str, &'a mut dyn FnMut(usize) -> f64)>;
+/// A peer run beside ours at each size: its name and the work it does on the text.
+type Peer<'a> = Option<(&'a str, &'a mut dyn FnMut(&str))>;
 
-/// One record per size (throughput, MB/s, with the peer's at the same size when there is one)
-/// and a growth record (per-MB cost, largest / smallest).
-fn text_series(
+/// Runs `run` (and the peer's work) on the first `size` bytes of the text, for each size: one
+/// record per size (throughput, MB/s, with the peer's at the same size when there is one) and
+/// a growth record (per-MB cost, largest / smallest).
+fn text_series<'t>(
     bench: &mut Bench,
     what: &str,
     sizes: &[usize],
-    mut run: impl FnMut(usize) -> f64,
+    prefix: impl Fn(usize) -> &'t str,
+    mut run: impl FnMut(&str),
     mut peer: Peer<'_>,
 ) {
     let mut per_mb = Vec::new();
     for &size in sizes {
-        let secs = run(size);
+        let t = prefix(size);
+        let ours = secs(|| run(t));
         let mbs = size as f64 / MB as f64;
-        per_mb.push(secs / mbs);
+        per_mb.push(ours / mbs);
         let mut r = Record::higher_is_better(
             &format!("{what}, {}", label(size)),
             "throughput",
             "MB/s",
-            mbs / secs.max(1e-9),
+            mbs / ours.max(1e-9),
         )
         .with_point(&format!("{what} throughput"), mbs);
         if let Some((name, f)) = peer.as_mut() {
-            let peer_secs = f(size);
+            let peer_secs = secs(|| f(t));
             r = r.with_peer(name, mbs / peer_secs.max(1e-9));
         }
         bench.record(r);
@@ -216,21 +219,16 @@ fn main() {
         .match_kind(daachorse::MatchKind::LeftmostLongest)
         .build::<_, _, u32>(&patterns)
         .expect("daachorse");
-    let mut daac_run = |n: usize| {
-        let t = prefix(n);
-        secs(|| {
-            std::hint::black_box(daac.leftmost_find_iter(t).count());
-        })
+    let mut daac_run = |t: &str| {
+        std::hint::black_box(daac.leftmost_find_iter(t).count());
     };
     text_series(
         &mut bench,
         &format!("keyword-trie search, {} keywords", patterns.len()),
         big,
-        |n| {
-            let t = prefix(n);
-            secs(|| {
-                std::hint::black_box(set.count(t));
-            })
+        prefix,
+        |t| {
+            std::hint::black_box(set.count(t));
         },
         Some(("daachorse", &mut daac_run)),
     );
@@ -241,11 +239,9 @@ fn main() {
         &mut bench,
         "secure-redact scan",
         big,
-        |n| {
-            let t = prefix(n);
-            secs(|| {
-                std::hint::black_box(scanner.scan(t.as_bytes()).len());
-            })
+        prefix,
+        |t| {
+            std::hint::black_box(scanner.scan(t.as_bytes()).len());
         },
         None,
     );
@@ -253,41 +249,35 @@ fn main() {
     // token-opt.
     let tok = token_opt::Tokenizer::new(token_opt::Encoding::O200k).expect("tokenizer");
     let tik = tiktoken_rs::o200k_base().expect("tiktoken-rs o200k");
-    let mut tik_run = |n: usize| {
-        let t = prefix(n);
-        secs(|| {
-            std::hint::black_box(tik.encode_ordinary(t).len());
-        })
+    let mut tik_run = |t: &str| {
+        std::hint::black_box(tik.encode_ordinary(t).len());
     };
     text_series(
         &mut bench,
         "token-opt count (o200k)",
         small,
-        |n| {
-            let t = prefix(n);
-            secs(|| {
-                std::hint::black_box(tok.count(t));
-            })
+        prefix,
+        |t| {
+            std::hint::black_box(tok.count(t));
         },
         Some(("tiktoken-rs", &mut tik_run)),
+    );
+    // One session (its tokenizer loads once, outside the timing).
+    let mut compressor = token_opt::Compressor::new(
+        token_opt::CompressOptions::builder()
+            .level(token_opt::Level::Balanced)
+            .build(),
     );
     text_series(
         &mut bench,
         "token-opt compress (balanced, Rust)",
         small,
-        |n| {
-            let t = prefix(n);
-            let mut c = token_opt::Compressor::new(
-                token_opt::CompressOptions::builder()
-                    .level(token_opt::Level::Balanced)
-                    .build(),
-            );
-            secs(|| {
-                // File by file, as the pipeline compresses chunks of files.
-                for part in t.split_inclusive("\n}\n") {
-                    std::hint::black_box(c.compress(part, token_opt::Language::Rust).ok());
-                }
-            })
+        prefix,
+        |t| {
+            // Piece by piece, as the pipeline compresses chunks of files.
+            for part in t.split_inclusive("\n}\n") {
+                std::hint::black_box(compressor.compress(part, token_opt::Language::Rust).ok());
+            }
         },
         None,
     );

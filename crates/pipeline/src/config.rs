@@ -177,6 +177,22 @@ pub struct TokenConfig {
     pub max_clearance: Clearance,
 }
 
+impl ServerConfig {
+    /// Every accepted bearer token (`token`, then `tokens`; empty ones ignored) with the
+    /// highest clearance it admits.
+    pub fn bearer_tokens(&self) -> impl Iterator<Item = (&str, Clearance)> {
+        self.token
+            .iter()
+            .map(|t| (t.as_str(), self.max_clearance))
+            .chain(
+                self.tokens
+                    .iter()
+                    .map(|t| (t.token.as_str(), t.max_clearance)),
+            )
+            .filter(|(t, _)| !t.is_empty())
+    }
+}
+
 impl Default for ServerConfig {
     fn default() -> Self {
         ServerConfig {

@@ -43,16 +43,7 @@ impl AppState {
         AppState {
             pipeline,
             tokens: config
-                .token
-                .iter()
-                .map(|t| (t.as_str(), config.max_clearance))
-                .chain(
-                    config
-                        .tokens
-                        .iter()
-                        .map(|t| (t.token.as_str(), t.max_clearance)),
-                )
-                .filter(|(t, _)| !t.is_empty())
+                .bearer_tokens()
                 .map(|(t, c)| (Box::from(t), c))
                 .collect(),
             open_clearance: config.max_clearance,
@@ -307,9 +298,7 @@ pub fn router(state: AppState, body_limit: usize) -> Router {
 
 /// Refuses to listen on a non-loopback address without a token.
 pub fn check_exposure(addr: &SocketAddr, config: &ServerConfig) -> crate::Result<()> {
-    let has_token = config.token.as_deref().is_some_and(|t| !t.is_empty())
-        || config.tokens.iter().any(|t| !t.token.is_empty());
-    if !addr.ip().is_loopback() && !has_token {
+    if !addr.ip().is_loopback() && config.bearer_tokens().next().is_none() {
         return Err(Error::Config(format!(
             "refusing to listen on {addr} without a bearer token: set [server] token in \
              pipeline.toml or PIPELINE_TOKEN (loopback addresses need none)"
@@ -391,9 +380,7 @@ pub async fn serve_listener(
             "connections still open after the shutdown grace period"
         );
     }
-    pipeline
-        .shutdown(Duration::from_secs(config.shutdown_grace_secs))
-        .await;
+    pipeline.shutdown(grace).await;
     Ok(())
 }
 

@@ -962,12 +962,10 @@ fn decode_cached(
     key: &str,
     bytes: Bytes,
 ) -> Option<Response> {
-    {
-        if let Some(e) = decoded.get(key) {
-            let (kept, response) = e.value();
-            if kept.as_ptr() == bytes.as_ptr() && kept.len() == bytes.len() {
-                return Some(Response::clone(response));
-            }
+    if let Some(e) = decoded.get(key) {
+        let (kept, response) = e.value();
+        if kept.as_ptr() == bytes.as_ptr() && kept.len() == bytes.len() {
+            return Some(Response::clone(response));
         }
     }
     let r = decode_response(&bytes)?;

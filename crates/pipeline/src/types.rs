@@ -39,26 +39,24 @@ pub enum Clearance {
 impl std::str::FromStr for Clearance {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.to_ascii_lowercase().as_str() {
-            "public" => Ok(Clearance::Public),
-            "internal" => Ok(Clearance::Internal),
-            "sensitive" => Ok(Clearance::Sensitive),
-            "classified" => Ok(Clearance::Classified),
-            other => Err(format!(
-                "unknown level `{other}` (expected public, internal, sensitive or classified)"
-            )),
-        }
+        let lower = s.to_ascii_lowercase();
+        [
+            Clearance::Public,
+            Clearance::Internal,
+            Clearance::Sensitive,
+            Clearance::Classified,
+        ]
+        .into_iter()
+        .find(|c| c.as_str() == lower)
+        .ok_or_else(|| {
+            format!("unknown level `{lower}` (expected public, internal, sensitive or classified)")
+        })
     }
 }
 
 impl std::fmt::Display for Clearance {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Clearance::Public => "public",
-            Clearance::Internal => "internal",
-            Clearance::Sensitive => "sensitive",
-            Clearance::Classified => "classified",
-        })
+        f.write_str(self.as_str())
     }
 }
 

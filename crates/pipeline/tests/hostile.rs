@@ -633,11 +633,17 @@ async fn malformed_and_oversized_json_get_4xx_with_a_reason() {
     s2.stop().await;
 }
 
+/// A tree of one small Rust file, for the slow-client tests.
+fn one_file_tree() -> tempfile::TempDir {
+    let tree = tempfile::tempdir().unwrap();
+    std::fs::write(tree.path().join("retry.rs"), "pub fn retry() {}\n").unwrap();
+    tree
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_that_stalls_mid_body_is_timed_out_without_blocking_others() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let tree = tempfile::tempdir().unwrap();
-    std::fs::write(tree.path().join("retry.rs"), "pub fn retry() {}\n").unwrap();
+    let tree = one_file_tree();
     let s = serve(
         tree.path(),
         ServerConfig {
@@ -687,8 +693,7 @@ async fn a_client_that_stalls_mid_body_is_timed_out_without_blocking_others() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_that_stalls_mid_headers_is_disconnected_without_blocking_others() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let tree = tempfile::tempdir().unwrap();
-    std::fs::write(tree.path().join("retry.rs"), "pub fn retry() {}\n").unwrap();
+    let tree = one_file_tree();
     let s = serve(
         tree.path(),
         ServerConfig {

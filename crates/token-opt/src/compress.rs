@@ -172,12 +172,12 @@ impl Compressor {
                 .any(|b| (b < 0x20 && b != b'\t' && b != b'\n') || b == 0x7f)
         {
             // Rare control characters (and a `#!` kept from reading as a shebang) can take part
-            // in what a pass sees only after it ran: a
-            // CR that was not in a line's trailing whitespace ends up there once a comment or
-            // the blanks after it are gone (`/\r\t//` -> `/\r`), and compressing the result
-            // again would change it (found by the fuzz targets). Repeat (on a fresh session, so
-            // a licence header is not taken for a repeat) until nothing changes: the result is
-            // a fixed point. Ordinary text never pays for this.
+            // in what a pass sees only after it ran: a CR that was not in a line's trailing
+            // whitespace ends up there once a comment or the blanks after it are gone
+            // (`/\r\t//` -> `/\r`), and compressing the result again would change it (found by
+            // the fuzz targets). Repeat (on a fresh session, so a licence header is not taken
+            // for a repeat) until nothing changes: the result is a fixed point. Ordinary text
+            // never pays for this.
             let mut again = Compressor {
                 options: self.options.clone(),
                 seen_headers: HashSet::new(),

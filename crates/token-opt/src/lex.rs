@@ -354,9 +354,9 @@ impl<'a> CLexer<'a> {
         let keep = self.keep_all
             || (self.f.go
                 && (body.starts_with(b"//go:")
-                    || directive(body, b"//export")
-                    || directive(body, b"//extern")
-                    || directive(body, b"//line")
+                    || starts_with_word(body, b"//export", b"")
+                    || starts_with_word(body, b"//extern", b"")
+                    || starts_with_word(body, b"//line", b"")
                     || body.starts_with(b"// +build")))
             || (self.f.ts_directives
                 && (body.starts_with(b"/// <reference")
@@ -393,12 +393,7 @@ impl<'a> CLexer<'a> {
         // a comment that compression removes).
         [&b"func"[..], b"type", b"var", b"const", b"package"]
             .iter()
-            .any(|k| {
-                rest.starts_with(k)
-                    && rest
-                        .get(k.len())
-                        .is_none_or(|c| c.is_ascii_whitespace() || matches!(c, b'(' | b'/'))
-            })
+            .any(|k| starts_with_word(rest, k, b"(/"))
     }
 
     fn block_comment(&mut self, record: bool) {
@@ -1150,12 +1145,10 @@ fn next_statement_indent(b: &[u8], i: usize) -> (usize, usize) {
     }
 }
 
-/// Whether the comment `body` is the directive `name`: the name, then a blank or the end (a
-/// directive with only trailing blanks after its name is the same directive once they are
-/// trimmed).
-fn directive(body: &[u8], name: &[u8]) -> bool {
-    body.starts_with(name)
-        && body
-            .get(name.len())
-            .is_none_or(|c| matches!(c, b' ' | b'\t' | b'\x0b' | b'\x0c' | b'\r'))
+/// Whether `b` starts with the word `word`: then a blank, one of `also`, or the end. Blanks
+/// that compression trims (or a comment it removes) after the word leave it the same word.
+fn starts_with_word(b: &[u8], word: &[u8], also: &[u8]) -> bool {
+    b.starts_with(word)
+        && b.get(word.len())
+            .is_none_or(|c| c.is_ascii_whitespace() || *c == b'\x0b' || also.contains(c))
 }
