@@ -201,9 +201,9 @@ fn postgres(bench: &mut Bench) {
         eprintln!("tiered-cache bench: pgbench not found (apt-get install postgresql-contrib); peer skipped");
         for (batched, ours) in ours_list.drain(..) {
             let n = if batched {
-                format!("{name}, batched")
-            } else {
                 name.to_string()
+            } else {
+                format!("{name}, unbatched")
             };
             bench.record(Record::higher_is_better(&n, "throughput", "ops/s", ours));
         }
@@ -259,20 +259,22 @@ fn postgres(bench: &mut Bench) {
     for (batched, ours) in ours_list {
         let (n, note) = if batched {
             (
-                format!("{name}, batched"),
-                "100k rows; concurrent lookups batched into one key = ANY($1) query (BatchConfig default: no window); peer: pgbench -S -M prepared -c 16 -j 2 (scale 1)",
+                name.to_string(),
+                "100k rows, the default PostgresConfig: concurrent lookups batched into one key = ANY($1) query (2 batches in flight, no window) + blake3 check; peer: pgbench -S -M prepared -c 16 -j 2 (scale 1)",
             )
         } else {
             (
-                name.to_string(),
-                "100k rows, one prepared SELECT by key per lookup + blake3 check; peer: pgbench -S -M prepared -c 16 -j 2 (scale 1)",
+                format!("{name}, unbatched"),
+                "100k rows, batch(None): one prepared SELECT by key per lookup + blake3 check; peer: pgbench -S -M prepared -c 16 -j 2 (scale 1)",
             )
         };
         let mut rec = Record::higher_is_better(&n, "throughput", "ops/s", ours).with_note(note);
         if let Some(p) = peer {
-            rec = rec
-                .with_peer("pgbench -S -M prepared -c 16", p)
-                .with_target(">= 0.85x pgbench", ours >= 0.85 * p);
+            rec = rec.with_peer("pgbench -S -M prepared -c 16", p);
+            // The target applies to the tier as shipped (batching on by default).
+            if batched {
+                rec = rec.with_target(">= 0.85x pgbench", ours >= 0.85 * p);
+            }
         }
         bench.record(rec);
     }
