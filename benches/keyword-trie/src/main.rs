@@ -179,7 +179,13 @@ fn main() {
         &[32, 100, 1000, 10_000]
     };
 
-    for &n in sizes {
+    // KEYWORD_BENCH_ONLY=static: only heap, build, load, lookup and rank (for quick iteration).
+    let search_sizes = if std::env::var("KEYWORD_BENCH_ONLY").as_deref() == Ok("static") {
+        &[][..]
+    } else {
+        sizes
+    };
+    for &n in search_sizes {
         for dense in [false, true] {
             let pats = pattern_set(&ids, n, dense);
             let label = format!(

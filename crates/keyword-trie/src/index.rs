@@ -31,11 +31,17 @@ impl Patterns {
     /// Whether pattern `id` is `key` (lengths first, then the bytes; no UTF-8 checks).
     #[inline]
     pub(crate) fn bytes_eq(&self, id: usize, key: &[u8]) -> bool {
-        let (Some(&s), Some(&e)) = (self.offsets.get(id), self.offsets.get(id + 1)) else {
+        let Some([s, e]) = self.offsets.get(id..id + 2) else {
             return false;
         };
-        let (s, e) = (s as usize, e as usize);
-        e.wrapping_sub(s) == key.len() && self.blob.as_bytes().get(s..e) == Some(key)
+        let (s, e) = (*s as usize, *e as usize);
+        if e.wrapping_sub(s) != key.len() {
+            return false;
+        }
+        match self.blob.as_bytes().get(s..e) {
+            Some(p) => short_eq(p, key),
+            None => false,
+        }
     }
 
     pub(crate) fn iter(&self) -> impl Iterator<Item = &str> + '_ {
@@ -47,22 +53,82 @@ impl Patterns {
     }
 }
 
+/// Equality of two slices of the same length: word-sized loads for keyword-length slices instead
+/// of a call to `memcmp`.
+#[inline(always)]
+fn short_eq(a: &[u8], b: &[u8]) -> bool {
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    let word = |s: &[u8], at: usize| -> u64 {
+        let mut w = [0u8; 8];
+        if let Some(src) = s.get(at..at + 8) {
+            w.copy_from_slice(src);
+        }
+        u64::from_le_bytes(w)
+    };
+    match n {
+        0 => true,
+        1..=7 => a == b,
+        8..=16 => {
+            // Two overlapping words cover the whole slice.
+            word(a, 0) == word(b, 0) && word(a, n - 8) == word(b, n - 8)
+        }
+        _ => a == b,
+    }
+}
+
 /// Open-addressing table keyed by the xxh3 hash of the pattern bytes. Each slot holds the
 /// pattern id (low 32 bits) and the hash's high 32 bits as a tag, so most probes that miss
-/// never touch the pattern bytes.
+/// never touch the pattern bytes. Beside the slots, one control byte per slot (the tag's top 7
+/// bits, or `0x80` when empty; the first [`GROUP`] repeated at the end) lets a lookup test eight
+/// slots at once, SwissTable style: a miss usually ends after one group without a branch per
+/// slot. The control bytes follow from the slots, so they are never serialized.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct ExactIndex {
     pub(crate) slots: Vec<u64>,
+    ctrl: Vec<u8>,
 }
 
 pub(crate) const EMPTY: u64 = u64::MAX;
+/// Slots tested per step.
+const GROUP: usize = 8;
+const CTRL_EMPTY: u8 = 0x80;
+const LO: u64 = 0x0101_0101_0101_0101;
+const HI: u64 = 0x8080_8080_8080_8080;
 
 #[inline]
 fn tag(h: u64) -> u64 {
     h & 0xffff_ffff_0000_0000
 }
 
+/// The control byte of a filled slot (or of `EMPTY`).
+#[inline]
+fn ctrl_of(slot: u64) -> u8 {
+    if slot == EMPTY {
+        CTRL_EMPTY
+    } else {
+        (slot >> 57) as u8
+    }
+}
+
+/// Appends the first [`GROUP`] control bytes again (cyclically, for tables smaller than a
+/// group), so a group read starting at any slot stays in bounds and sees the wrapped slots.
+fn mirror_group(ctrl: &mut Vec<u8>, cap: usize) {
+    for k in 0..GROUP {
+        let c = ctrl.get(k % cap.max(1)).copied().unwrap_or(CTRL_EMPTY);
+        ctrl.push(c);
+    }
+}
+
 impl ExactIndex {
+    fn with_slots(slots: Vec<u64>) -> Self {
+        let mut ctrl: Vec<u8> = slots.iter().map(|&s| ctrl_of(s)).collect();
+        mirror_group(&mut ctrl, slots.len());
+        ExactIndex { slots, ctrl }
+    }
+
     /// Builds the table for `patterns` (all distinct); load factor at most 2/3.
     pub(crate) fn build(patterns: &Patterns) -> Self {
         let n = patterns.len();
@@ -80,7 +146,7 @@ impl ExactIndex {
                 i = (i + 1) & mask;
             }
         }
-        ExactIndex { slots }
+        Self::with_slots(slots)
     }
 
     /// The id of the pattern equal to `key`.
@@ -93,20 +159,38 @@ impl ExactIndex {
         let mask = cap - 1;
         let h = xxh3_64(key);
         let t = tag(h);
+        let want = LO.wrapping_mul(h >> 57);
         let mut i = h as usize & mask;
         // Bounded so that a table without empty slots (only possible from corrupt bytes) ends.
-        for _ in 0..cap {
-            let slot = *self.slots.get(i)?;
-            if slot == EMPTY {
+        for _ in 0..=cap / GROUP {
+            let mut g = [0u8; GROUP];
+            g.copy_from_slice(self.ctrl.get(i..i + GROUP)?);
+            let g = u64::from_le_bytes(g);
+            let x = g ^ want;
+            // Bytes equal to the wanted control byte (a byte above a true match may be a false
+            // positive; every candidate is checked against its slot).
+            let mut hits = x.wrapping_sub(LO) & !x & HI;
+            let empty = g & HI;
+            if empty != 0 {
+                // Only slots before the first empty one belong to the probe sequence.
+                let stop = empty.trailing_zeros();
+                hits &= (1u64 << stop).wrapping_sub(1);
+            }
+            while hits != 0 {
+                let j = (i + (hits.trailing_zeros() / 8) as usize) & mask;
+                let slot = *self.slots.get(j)?;
+                if slot & 0xffff_ffff_0000_0000 == t {
+                    let id = slot as u32;
+                    if patterns.bytes_eq(id as usize, key) {
+                        return Some(id);
+                    }
+                }
+                hits &= hits - 1;
+            }
+            if empty != 0 {
                 return None;
             }
-            if slot & 0xffff_ffff_0000_0000 == t {
-                let id = slot as u32;
-                if patterns.bytes_eq(id as usize, key) {
-                    return Some(id);
-                }
-            }
-            i = (i + 1) & mask;
+            i = (i + GROUP) & mask;
         }
         None
     }
@@ -119,26 +203,76 @@ impl ExactIndex {
         if bytes.len() % 8 != 0 {
             return None;
         }
-        let mut filled = 0usize;
-        let mut in_range = true;
+        // Separate, branch-free passes (decode; then control bytes and checks) vectorize.
         let slots: Vec<u64> = bytes
             .chunks_exact(8)
             .map(|c| {
                 let mut a = [0u8; 8];
                 a.copy_from_slice(c);
-                let slot = u64::from_le_bytes(a);
-                let used = slot != EMPTY;
-                filled += usize::from(used);
-                in_range &= !used || (slot as u32 as usize) < n;
-                slot
+                u64::from_le_bytes(a)
             })
             .collect();
         let cap = slots.len();
-        (cap.is_power_of_two() && cap > n && in_range && filled == n)
-            .then_some(ExactIndex { slots })
+        let mut ctrl: Vec<u8> = slots.iter().map(|&s| ctrl_of(s)).collect();
+        let filled = ctrl.iter().filter(|&&c| c != CTRL_EMPTY).count();
+        let out_of_range = slots
+            .iter()
+            .filter(|&&s| s != EMPTY && (s as u32 as usize) >= n)
+            .count();
+        if !(cap.is_power_of_two() && cap > n && out_of_range == 0 && filled == n) {
+            return None;
+        }
+        mirror_group(&mut ctrl, cap);
+        Some(ExactIndex { slots, ctrl })
     }
 
     pub(crate) fn heap_bytes(&self) -> usize {
-        self.slots.capacity() * 8
+        self.slots.capacity() * 8 + self.ctrl.capacity()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use std::collections::HashMap;
+
+    fn patterns(words: &[String]) -> Patterns {
+        let mut p = Patterns::new();
+        for w in words {
+            p.blob.push_str(w);
+            p.offsets.push(p.blob.len() as u32);
+        }
+        p
+    }
+
+    proptest! {
+        /// Group probing finds exactly the patterns a hash map holds, at every table size
+        /// (including tables smaller than a group) and after a serialization round trip.
+        #[test]
+        fn find_agrees_with_a_hash_map(
+            words in prop::collection::hash_set("[a-d]{0,3}|[a-z0-9_]{1,20}", 1..200),
+            probes in prop::collection::vec("[a-d]{0,3}|[a-z0-9_]{1,20}", 0..100),
+        ) {
+            let words: Vec<String> = words.into_iter().collect();
+            let p = patterns(&words);
+            let idx = ExactIndex::build(&p);
+            let bytes: Vec<u8> = idx.slots.iter().flat_map(|s| s.to_le_bytes()).collect();
+            let back = ExactIndex::from_le_bytes(&bytes, words.len()).unwrap();
+            let want: HashMap<&str, u32> =
+                words.iter().enumerate().map(|(i, w)| (w.as_str(), i as u32)).collect();
+            for w in words.iter().chain(probes.iter()) {
+                prop_assert_eq!(idx.find(w.as_bytes(), &p), want.get(w.as_str()).copied());
+                prop_assert_eq!(back.find(w.as_bytes(), &p), want.get(w.as_str()).copied());
+            }
+        }
+    }
+
+    #[test]
+    fn a_full_table_from_corrupt_bytes_ends() {
+        // Every slot filled with an id whose pattern never matches: lookups must end.
+        let p = patterns(&["a".to_string(), "b".to_string()]);
+        let idx = ExactIndex::with_slots(vec![0, 1]);
+        assert_eq!(idx.find(b"zz", &p), None);
     }
 }

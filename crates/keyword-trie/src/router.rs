@@ -246,7 +246,88 @@ pub struct Router {
     options: RouterOptions,
     routes: Vec<RouteEntry>,
     keywords: Vec<KeywordEntry>,
+    /// Every keyword (queries with non-ASCII text).
     set: Option<KeywordSet<u32>>,
+    /// ASCII queries: keywords that fold to one ASCII word, looked up word by word.
+    words: WordIndex,
+    /// ASCII queries: the other keywords (phrases, punctuation, non-ASCII), searched.
+    phrases: Option<KeywordSet<u32>>,
+}
+
+/// Keywords that fold to a run of ASCII word characters (`[a-z0-9_]`). With whole-word
+/// matching such a keyword occurs exactly where a maximal word of the query equals it, so an
+/// ASCII query needs one hash lookup per word instead of an automaton pass.
+#[derive(Debug, Clone, Default)]
+struct WordIndex {
+    patterns: crate::index::Patterns,
+    index: crate::index::ExactIndex,
+    /// Keyword slot of each pattern.
+    slots: Vec<u32>,
+}
+
+impl WordIndex {
+    fn is_word(folded: &str) -> bool {
+        !folded.is_empty()
+            && folded
+                .bytes()
+                .all(|b| b < 0x80 && crate::text::ASCII_WORD[b as usize])
+    }
+
+    /// The keyword slot of `word` (already lowercase).
+    #[inline]
+    fn find(&self, word: &[u8]) -> Option<u32> {
+        let id = self.index.find(word, &self.patterns)?;
+        self.slots.get(id as usize).copied()
+    }
+}
+
+/// Occurrence counts per keyword slot in first-match order: on the stack for up to 32 keywords.
+struct Counts {
+    buf: [(u32, u32); 32],
+    len: usize,
+    more: Vec<(u32, u32)>,
+}
+
+impl Counts {
+    fn new() -> Self {
+        Counts {
+            buf: [(0, 0); 32],
+            len: 0,
+            more: Vec::new(),
+        }
+    }
+
+    #[inline]
+    fn add(&mut self, k: u32) {
+        let in_buf = self
+            .buf
+            .get_mut(..self.len)
+            .unwrap_or_default()
+            .iter_mut()
+            .find(|(s, _)| *s == k);
+        let seen = match in_buf {
+            Some(c) => Some(c),
+            None => self.more.iter_mut().find(|(s, _)| *s == k),
+        };
+        match seen {
+            Some((_, c)) => *c += 1,
+            None => match self.buf.get_mut(self.len) {
+                Some(slot) => {
+                    *slot = (k, 1);
+                    self.len += 1;
+                }
+                None => self.more.push((k, 1)),
+            },
+        }
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (u32, u32)> + '_ {
+        self.buf
+            .iter()
+            .take(self.len)
+            .chain(self.more.iter())
+            .copied()
+    }
 }
 
 impl std::fmt::Debug for Router {
@@ -385,28 +466,51 @@ impl RouterBuilder {
                 weight: spec.weight,
             });
         }
-        let set = if keywords.is_empty() {
-            None
-        } else {
-            Some(
-                KeywordSet::builder()
-                    .match_kind(MatchKind::Overlapping)
-                    .case_folding(CaseFolding::Unicode)
-                    .whole_words(true)
-                    .engine(self.options.engine)
-                    .build(
-                        keywords
-                            .iter()
-                            .enumerate()
-                            .map(|(i, k)| (k.text.as_str(), i as u32)),
-                    )?,
-            )
+        let engine = self.options.engine;
+        let search = |pairs: Vec<(&str, u32)>| -> Result<Option<KeywordSet<u32>>> {
+            if pairs.is_empty() {
+                return Ok(None);
+            }
+            KeywordSet::builder()
+                .match_kind(MatchKind::Overlapping)
+                .case_folding(CaseFolding::Unicode)
+                .whole_words(true)
+                .engine(engine)
+                .build(pairs)
+                .map(Some)
         };
+        let all: Vec<(&str, u32)> = keywords
+            .iter()
+            .enumerate()
+            .map(|(i, k)| (k.text.as_str(), i as u32))
+            .collect();
+        let mut words = WordIndex {
+            patterns: crate::index::Patterns::new(),
+            ..WordIndex::default()
+        };
+        let mut others = Vec::new();
+        for &(text, slot) in &all {
+            let folded = crate::text::fold_pattern(text, CaseFolding::Unicode);
+            if WordIndex::is_word(&folded) {
+                words.patterns.blob.push_str(&folded);
+                let end = u32::try_from(words.patterns.blob.len())
+                    .map_err(|_| Error::Table("keywords too long".into()))?;
+                words.patterns.offsets.push(end);
+                words.slots.push(slot);
+            } else {
+                others.push((text, slot));
+            }
+        }
+        words.index = crate::index::ExactIndex::build(&words.patterns);
+        let phrases = search(others)?;
+        let set = search(all)?;
         Ok(Router {
             options: self.options,
             routes,
             keywords,
             set,
+            words,
+            phrases,
         })
     }
 }
@@ -425,6 +529,8 @@ impl Router {
             routes: Vec::new(),
             keywords: Vec::new(),
             set: None,
+            words: WordIndex::default(),
+            phrases: None,
         })
     }
 
@@ -497,41 +603,69 @@ impl Router {
 
     /// Ranks the routes for `query`.
     pub fn rank(&self, query: &str) -> Ranking<'_> {
-        // Small fixed buffers on the stack for the usual case; vectors beyond them.
-        let mut counts_buf = [(0u32, 0u32); 32];
-        let mut counts_len = 0usize;
-        let mut counts_more: Vec<(u32, u32)> = Vec::new();
-        if let Some(set) = &self.set {
+        let mut counts = Counts::new();
+        if query.is_ascii() {
+            self.count_ascii(query.as_bytes(), &mut counts);
+        } else if let Some(set) = &self.set {
             for m in set.find_iter(query) {
-                let k = *m.value();
-                let in_buf = counts_buf
-                    .get_mut(..counts_len)
-                    .unwrap_or_default()
-                    .iter_mut()
-                    .find(|(s, _)| *s == k);
-                let seen = match in_buf {
-                    Some(c) => Some(c),
-                    None => counts_more.iter_mut().find(|(s, _)| *s == k),
-                };
-                match seen {
-                    Some((_, c)) => *c += 1,
-                    None => match counts_buf.get_mut(counts_len) {
-                        Some(slot) => {
-                            *slot = (k, 1);
-                            counts_len += 1;
-                        }
-                        None => counts_more.push((k, 1)),
-                    },
-                }
+                counts.add(*m.value());
             }
         }
-        let counts = || {
-            counts_buf
-                .iter()
-                .take(counts_len)
-                .chain(counts_more.iter())
-                .copied()
-        };
+        self.score(query, &counts)
+    }
+
+    /// Counts the keywords of an ASCII query: its words through the word index, the other
+    /// keywords through their automaton, merged in the order of the matches' ends (the order
+    /// the whole automaton reports them in).
+    fn count_ascii(&self, q: &[u8], counts: &mut Counts) {
+        let mut phrase_iter = self.phrases.as_ref().map(|p| p.find_iter(q));
+        let mut pending = phrase_iter.as_mut().and_then(|it| it.next());
+        let mut lower = [0u8; 64];
+        let mut long = Vec::new();
+        let is_word = |b: u8| crate::text::ASCII_WORD[(b & 0x7f) as usize];
+        let mut i = 0;
+        while i < q.len() {
+            while i < q.len() && !q.get(i).is_some_and(|&b| is_word(b)) {
+                i += 1;
+            }
+            let start = i;
+            while q.get(i).is_some_and(|&b| is_word(b)) {
+                i += 1;
+            }
+            if start == i {
+                break;
+            }
+            let Some(word) = q.get(start..i) else { break };
+            let key: &[u8] = match lower.get_mut(..word.len()) {
+                Some(dst) => {
+                    dst.copy_from_slice(word);
+                    dst.make_ascii_lowercase();
+                    dst
+                }
+                None => {
+                    long.clear();
+                    long.extend_from_slice(word);
+                    long.make_ascii_lowercase();
+                    &long
+                }
+            };
+            if let Some(slot) = self.words.find(key) {
+                while let Some(m) = pending.as_ref().filter(|m| m.end() <= i) {
+                    counts.add(*m.value());
+                    pending = phrase_iter.as_mut().and_then(|it| it.next());
+                }
+                counts.add(slot);
+            }
+        }
+        while let Some(m) = pending {
+            counts.add(*m.value());
+            pending = phrase_iter.as_mut().and_then(|it| it.next());
+        }
+    }
+
+    /// Scores and orders the routes from the keyword counts.
+    fn score(&self, query: &str, counts: &Counts) -> Ranking<'_> {
+        let counts = || counts.iter();
         let mut evidence_buf = [0.0f64; 32];
         let mut evidence_vec = Vec::new();
         let evidence: &mut [f64] = if self.routes.len() <= evidence_buf.len() {
@@ -619,5 +753,80 @@ impl Router {
                 routes: ranked,
             },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// The ranking through the whole automaton, as for a non-ASCII query.
+    fn rank_slow<'r>(r: &'r Router, q: &str) -> Ranking<'r> {
+        let mut counts = Counts::new();
+        if let Some(set) = &r.set {
+            for m in set.find_iter(q) {
+                counts.add(*m.value());
+            }
+        }
+        r.score(q, &counts)
+    }
+
+    fn same(a: &Ranking<'_>, b: &Ranking<'_>) -> std::result::Result<(), TestCaseError> {
+        prop_assert_eq!(a.route, b.route);
+        prop_assert_eq!(a.default_used, b.default_used);
+        prop_assert_eq!(a.routes.len(), b.routes.len());
+        for (x, y) in a.routes.iter().zip(&b.routes) {
+            prop_assert_eq!(x.name, y.name);
+            prop_assert!((x.score - y.score).abs() < 1e-12);
+            let kx: Vec<&str> = x.keywords.iter().copied().collect();
+            let ky: Vec<&str> = y.keywords.iter().copied().collect();
+            prop_assert_eq!(kx, ky);
+        }
+        Ok(())
+    }
+
+    fn keyword() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "[a-cA-C_0-9]{1,4}",
+            "[a-c]{1,3} [a-c]{1,3}",
+            "[a-c]{1,2}[-.+#][a-c]{0,2}",
+            "[.#][a-c]{1,3}",
+            "[a-c\\u{212A}\\u{e9}]{1,3}",
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
+
+        /// The word-by-word path for ASCII queries ranks exactly as the whole automaton does.
+        #[test]
+        fn ascii_word_path_matches_the_automaton(
+            routes in prop::collection::vec(prop::collection::vec(keyword(), 1..6), 1..4),
+            query in "[a-cA-CkK_0-9 .#+-]{0,40}",
+        ) {
+            let mut b = Router::builder().threshold(0.0);
+            for (i, kws) in routes.iter().enumerate() {
+                b = b.route(format!("r{i}"), kws.clone());
+            }
+            let r = match b.build() {
+                Ok(r) => r,
+                Err(_) => return Ok(()),
+            };
+            same(&r.rank(&query), &rank_slow(&r, &query))?;
+        }
+    }
+
+    #[test]
+    fn long_words_and_phrases_are_counted() {
+        let long = "x".repeat(80);
+        let r = Router::builder()
+            .route("a", [long.as_str(), "unit test", "c++"])
+            .build()
+            .unwrap();
+        let q = format!("{} a unit test in C++ {}", long.to_uppercase(), long);
+        same(&r.rank(&q), &rank_slow(&r, &q)).unwrap();
+        let k: Vec<&str> = r.rank(&q).routes[0].keywords.iter().copied().collect();
+        assert_eq!(k, vec![long.as_str(), "unit test", "c++"]);
     }
 }

@@ -276,7 +276,7 @@ fn char_at(hay: &[u8], start: usize) -> Option<char> {
 }
 
 /// ASCII bytes that are word characters (letters, digits, `_`).
-const ASCII_WORD: [bool; 128] = {
+pub(crate) const ASCII_WORD: [bool; 128] = {
     let mut t = [false; 128];
     let mut i = 0;
     while i < 128 {
