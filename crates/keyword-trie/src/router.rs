@@ -257,12 +257,27 @@ pub struct Router {
 /// Keywords that fold to a run of ASCII word characters (`[a-z0-9_]`). With whole-word
 /// matching such a keyword occurs exactly where a maximal word of the query equals it, so an
 /// ASCII query needs one hash lookup per word instead of an automaton pass.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 struct WordIndex {
     patterns: crate::index::Patterns,
     index: crate::index::ExactIndex,
     /// Keyword slot of each pattern.
     slots: Vec<u32>,
+    /// Shortest and longest word keyword in bytes (`usize::MAX` / 0 when there is none).
+    min_len: usize,
+    max_len: usize,
+}
+
+impl Default for WordIndex {
+    fn default() -> Self {
+        WordIndex {
+            patterns: crate::index::Patterns::new(),
+            index: crate::index::ExactIndex::default(),
+            slots: Vec::new(),
+            min_len: usize::MAX,
+            max_len: 0,
+        }
+    }
 }
 
 impl WordIndex {
@@ -484,10 +499,7 @@ impl RouterBuilder {
             .enumerate()
             .map(|(i, k)| (k.text.as_str(), i as u32))
             .collect();
-        let mut words = WordIndex {
-            patterns: crate::index::Patterns::new(),
-            ..WordIndex::default()
-        };
+        let mut words = WordIndex::default();
         let mut others = Vec::new();
         for &(text, slot) in &all {
             let folded = crate::text::fold_pattern(text, CaseFolding::Unicode);
@@ -497,6 +509,8 @@ impl RouterBuilder {
                     .map_err(|_| Error::Table("keywords too long".into()))?;
                 words.patterns.offsets.push(end);
                 words.slots.push(slot);
+                words.min_len = words.min_len.min(folded.len());
+                words.max_len = words.max_len.max(folded.len());
             } else {
                 others.push((text, slot));
             }
@@ -620,37 +634,40 @@ impl Router {
     fn count_ascii(&self, q: &[u8], counts: &mut Counts) {
         let mut phrase_iter = self.phrases.as_ref().map(|p| p.find_iter(q));
         let mut pending = phrase_iter.as_mut().and_then(|it| it.next());
+        let (min_len, max_len) = (self.words.min_len, self.words.max_len);
+        // One pass: each word is lowercased while it is scanned; words whose length no word
+        // keyword has are never hashed.
         let mut lower = [0u8; 64];
         let mut long = Vec::new();
-        let is_word = |b: u8| crate::text::ASCII_WORD[(b & 0x7f) as usize];
-        let mut i = 0;
-        while i < q.len() {
-            while i < q.len() && !q.get(i).is_some_and(|&b| is_word(b)) {
-                i += 1;
-            }
-            let start = i;
-            while q.get(i).is_some_and(|&b| is_word(b)) {
-                i += 1;
-            }
-            if start == i {
-                break;
-            }
-            let Some(word) = q.get(start..i) else { break };
-            let key: &[u8] = match lower.get_mut(..word.len()) {
-                Some(dst) => {
-                    dst.copy_from_slice(word);
-                    dst.make_ascii_lowercase();
-                    dst
+        let mut len = 0usize;
+        for end in 0..=q.len() {
+            if let Some(&b) = q.get(end) {
+                if crate::text::ASCII_WORD[(b & 0x7f) as usize] {
+                    if let Some(d) = lower.get_mut(len) {
+                        *d = b.to_ascii_lowercase();
+                    }
+                    len += 1;
+                    continue;
                 }
+            }
+            if len == 0 {
+                continue;
+            }
+            let n = std::mem::take(&mut len);
+            if n < min_len || n > max_len {
+                continue;
+            }
+            let key: &[u8] = match lower.get(..n) {
+                Some(k) => k,
                 None => {
                     long.clear();
-                    long.extend_from_slice(word);
+                    long.extend_from_slice(q.get(end - n..end).unwrap_or_default());
                     long.make_ascii_lowercase();
                     &long
                 }
             };
             if let Some(slot) = self.words.find(key) {
-                while let Some(m) = pending.as_ref().filter(|m| m.end() <= i) {
+                while let Some(m) = pending.as_ref().filter(|m| m.end() <= end) {
                     counts.add(*m.value());
                     pending = phrase_iter.as_mut().and_then(|it| it.next());
                 }
