@@ -141,15 +141,14 @@ const EXACT: &[&[u8]] = &[
 /// Mostly one repeated character, or very few distinct characters for the length.
 fn low_variety(s: &[u8]) -> bool {
     let mut counts = [0u16; 256];
-    let mut distinct = 0;
+    let (mut distinct, mut max) = (0usize, 0u16);
     for &b in s {
         let c = &mut counts[b as usize];
-        if *c == 0 {
-            distinct += 1;
-        }
+        distinct += usize::from(*c == 0);
         *c = c.saturating_add(1);
+        max = max.max(*c);
     }
-    let max = counts.iter().copied().max().unwrap_or(0) as usize;
+    let max = max as usize;
     (s.len() >= 8 && distinct <= 3) || (s.len() >= 12 && max * 2 > s.len())
 }
 
