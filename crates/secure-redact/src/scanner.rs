@@ -58,8 +58,9 @@ struct Compiled {
     /// assertions): a plain `find`, without the capture engine, gives its span.
     whole: bool,
     /// The rule's capture spans without the capture engine, when every capture group is a
-    /// top-level piece of the pattern (see [`Split`]).
-    split: Option<Split>,
+    /// top-level piece of the pattern (see [`Split`]); planned on the rule's first match, so
+    /// building a scanner costs no more than its regexes.
+    split: std::sync::OnceLock<Option<Split>>,
     allow: Vec<Regex>,
     path: Option<Regex>,
 }
@@ -158,6 +159,18 @@ impl Split {
 }
 
 impl Compiled {
+    fn split(&self) -> Option<&Split> {
+        self.split
+            .get_or_init(|| {
+                if self.whole {
+                    None
+                } else {
+                    Split::plan(&self.rule.pattern)
+                }
+            })
+            .as_ref()
+    }
+
     /// The leftmost-first match of this rule in `input` and its groups: through the split when
     /// it applies, else (or when the split cannot decide) the capture engine.
     fn locate(
@@ -166,7 +179,7 @@ impl Compiled {
         input: &Input<'_>,
         caps: &mut Option<Captures>,
     ) -> Option<Located> {
-        if let Some(split) = &self.split {
+        if let Some(split) = self.split() {
             let m = self.re.search(input)?;
             let whole = (m.start(), m.end());
             if let Some(g) = split.groups(text, whole, input.end()) {
@@ -351,10 +364,9 @@ impl ScannerBuilder {
                 .transpose()?;
             let whole =
                 kw_group.is_none() && host_group.is_none() && group_is_whole_match(&r.pattern);
-            let split = if whole { None } else { Split::plan(&r.pattern) };
             rules.push(Compiled {
                 whole,
-                split,
+                split: std::sync::OnceLock::new(),
                 id: Arc::from(r.id.as_str()),
                 rule: r,
                 re,
@@ -1121,7 +1133,7 @@ mod tests {
     /// split gives when it decides (`None` when it falls back).
     fn both_ways(c: &Compiled, text: &[u8]) -> Vec<(Located, Option<Located>)> {
         let mut out = Vec::new();
-        let Some(split) = &c.split else { return out };
+        let Some(split) = c.split() else { return out };
         let mut caps = c.re.create_captures();
         let mut input = Input::new(text);
         loop {
@@ -1178,7 +1190,7 @@ mod tests {
         let texts = texts();
         let (mut decided, mut total, mut split_rules) = (0usize, 0usize, 0usize);
         for c in &scanner.inner.rules {
-            split_rules += usize::from(c.split.is_some());
+            split_rules += usize::from(c.split().is_some());
             for t in &texts {
                 for (want, got) in both_ways(c, t) {
                     total += 1;
