@@ -132,7 +132,8 @@ pub fn shannon_entropy(s: &[u8]) -> f64 {
     // Equal counts give equal terms: each distinct count's term is computed once (the sum,
     // in byte order, is bit-for-bit the one computed term by term).
     let mut memo = [f64::NAN; 64];
-    let mut sum = 0.0;
+    // `Iterator::sum` of f64 starts from -0.0; so does this.
+    let mut sum = -0.0;
     for (w, &bits) in seen.iter().enumerate() {
         let mut bits = bits;
         while bits != 0 {
