@@ -10,36 +10,25 @@ pub fn is_placeholder(secret: &[u8]) -> bool {
     if secret.is_empty() {
         return true;
     }
-    let mut small = [0u8; 256];
-    let lower: &[u8] = if secret.len() <= small.len() {
-        for (d, s) in small.iter_mut().zip(secret) {
-            *d = s.to_ascii_lowercase();
-        }
-        &small[..secret.len()]
-    } else {
-        return placeholder_words()
-            .find_iter(&secret.to_ascii_lowercase())
-            .next()
-            .is_some()
-            || low_variety(secret);
-    };
-    if placeholder_words().find_iter(lower).next().is_some() {
-        return true;
-    }
-    if EXACT.contains(&lower) {
-        return true;
-    }
-    low_variety(secret)
+    placeholder_words().is_match(secret)
+        || EXACT.iter().any(|w| w.eq_ignore_ascii_case(secret))
+        || low_variety(secret)
 }
 
-/// One automaton over the placeholder words, built once (a constant table).
-fn placeholder_words() -> &'static daachorse::DoubleArrayAhoCorasick<u32> {
-    static AC: std::sync::OnceLock<daachorse::DoubleArrayAhoCorasick<u32>> =
-        std::sync::OnceLock::new();
-    AC.get_or_init(|| match daachorse::DoubleArrayAhoCorasick::new(WORDS) {
-        Ok(a) => a,
-        // WORDS are distinct non-empty literals; the unit tests build this automaton.
-        Err(e) => panic!("placeholder automaton: {e}"),
+/// One automaton over the placeholder words, ASCII case-insensitive (no lowercased copy of the
+/// secret), built once from a constant table.
+fn placeholder_words() -> &'static aho_corasick::AhoCorasick {
+    static AC: std::sync::OnceLock<aho_corasick::AhoCorasick> = std::sync::OnceLock::new();
+    AC.get_or_init(|| {
+        match aho_corasick::AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+            .build(WORDS)
+        {
+            Ok(a) => a,
+            // WORDS are distinct non-empty literals; the unit tests build this automaton.
+            Err(e) => panic!("placeholder automaton: {e}"),
+        }
     })
 }
 

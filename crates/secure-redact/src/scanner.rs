@@ -1012,10 +1012,8 @@ fn resolve(rules: &[Compiled], out: &mut Vec<Raw>) {
 fn generic_value_ok(text: &[u8], s: usize, e: usize, kw: Option<&[u8]>) -> bool {
     let v = &text[s..e];
     let quoted = s > 0 && matches!(text[s - 1], b'"' | b'\'' | b'`');
-    let password_like = kw.is_some_and(|k| {
-        let k = k.to_ascii_lowercase();
-        k.starts_with(b"pass") || k.starts_with(b"pwd")
-    });
+    let starts = |k: &[u8], p: &[u8]| k.get(..p.len()).is_some_and(|h| h.eq_ignore_ascii_case(p));
+    let password_like = kw.is_some_and(|k| starts(k, b"pass") || starts(k, b"pwd"));
     // Passwords may be short; tokens and keys are long.
     let min_len = if password_like { 8 } else { 18 };
     if v.len() < min_len {
@@ -1024,11 +1022,20 @@ fn generic_value_ok(text: &[u8], s: usize, e: usize, kw: Option<&[u8]>) -> bool 
     if !quoted && text.get(e) == Some(&b')') {
         return false; // an argument in a call, not an assignment
     }
-    let lower = v.to_ascii_lowercase();
-    if [&b"12345678"[..], b"23456789", b"abcdefgh", b"87654321"]
-        .iter()
-        .any(|w| memchr::memmem::find(&lower, w).is_some())
-    {
+    // Runs such as `12345678` or `abcdefgh` (any case): eight-byte windows compared as words.
+    const RUNS: [u64; 4] = [
+        u64::from_le_bytes(*b"12345678"),
+        u64::from_le_bytes(*b"23456789"),
+        u64::from_le_bytes(*b"abcdefgh"),
+        u64::from_le_bytes(*b"87654321"),
+    ];
+    if v.windows(8).any(|w| {
+        let mut a = [0u8; 8];
+        for (d, b) in a.iter_mut().zip(w) {
+            *d = b.to_ascii_lowercase();
+        }
+        RUNS.contains(&u64::from_le_bytes(a))
+    }) {
         return false;
     }
     if quoted && v.contains(&b'.') && looks_like_identifier(v) {
