@@ -1260,6 +1260,78 @@ mod tests {
         }
     }
 
+    fn atom() -> impl Strategy<Value = String> {
+        prop::sample::select(vec![
+            "a",
+            "b",
+            "ab",
+            "[ab]",
+            "[ab]*",
+            "[ab]+",
+            "[ab]*?",
+            "[ab]+?",
+            "[ab]{0,2}",
+            "[ab]{2,}",
+            "(?:a|ab|b)",
+            "(?:ab|a)",
+            "(?:ab)?",
+            "a?",
+            " *",
+            "=?",
+            r"\b",
+            r"\B",
+            "$",
+            "(?:=|==)",
+            "(?i:ab)",
+            "[^ ]*",
+            r"\w+",
+        ])
+        .prop_map(str::to_string)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
+
+        /// The split's spans equal the capture engine's on random patterns made of top-level
+        /// groups and ambiguous pieces (alternations, lazy and greedy repetitions,
+        /// look-arounds), over random haystacks, whenever the split decides.
+        #[test]
+        fn split_equals_captures_on_random_patterns(
+            items in prop::collection::vec((any::<bool>(), prop::collection::vec(atom(), 1..3)), 1..5),
+            hay in "[ab =]{0,24}",
+        ) {
+            let mut pattern = String::new();
+            for (group, atoms) in &items {
+                let body = atoms.concat();
+                if *group {
+                    pattern.push_str(&format!("({body})"));
+                } else {
+                    pattern.push_str(&format!("(?:{body})"));
+                }
+            }
+            let Ok(re) = super::compile_bytes_regex(&pattern, "test") else { return Ok(()) };
+            let Some(split) = Split::plan(&pattern) else { return Ok(()) };
+            let text = hay.as_bytes();
+            let mut caps = re.create_captures();
+            let mut input = Input::new(text);
+            loop {
+                re.search_captures(&input, &mut caps);
+                let Some(m) = caps.get_match() else { break };
+                if let Some(g) = split.groups(text, (m.start(), m.end()), text.len()) {
+                    for i in 1..caps.group_len() {
+                        let want = caps.get_group(i).map(|s| (s.start, s.end));
+                        prop_assert_eq!(g.get(i).copied().flatten(), want, "pattern {} on {:?}", pattern, hay);
+                    }
+                }
+                let next = m.end().max(m.start() + 1);
+                if next > text.len() {
+                    break;
+                }
+                input.set_start(next);
+            }
+        }
+    }
+
     #[test]
     fn plans_need_top_level_groups() {
         assert!(Split::plan(r"key=([a-z]+)").is_some());
