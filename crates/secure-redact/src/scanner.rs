@@ -77,7 +77,88 @@ const SPLIT_GROUPS: usize = 8;
 /// of its time here: a few DFA steps instead of a bounded backtracker per finding.
 struct Split {
     /// The pieces in order, with the capture group each one is, if any.
-    parts: Vec<(Regex, Option<usize>)>,
+    parts: Vec<(Piece, Option<usize>)>,
+}
+
+/// One piece of a [`Split`]: most secrets are a greedy run of one byte class
+/// (`[A-Za-z0-9_-]{32,}`), whose anchored leftmost-first match is simply the longest run (capped
+/// at the maximum, at least the minimum); everything else goes through the DFA.
+enum Piece {
+    Run {
+        class: Box<[bool; 256]>,
+        min: usize,
+        max: usize,
+    },
+    Dfa(Regex),
+}
+
+impl Piece {
+    fn new(h: &regex_syntax::hir::Hir) -> Option<Piece> {
+        use regex_syntax::hir::{Class, HirKind};
+        let run = |class: &Class, min: usize, max: usize| -> Option<Piece> {
+            let mut table = Box::new([false; 256]);
+            match class {
+                Class::Bytes(c) => {
+                    for r in c.iter() {
+                        for b in r.start()..=r.end() {
+                            table[b as usize] = true;
+                        }
+                    }
+                }
+                Class::Unicode(c) => {
+                    for r in c.iter() {
+                        if u32::from(r.end()) > 0x7f {
+                            return None;
+                        }
+                        for b in u32::from(r.start())..=u32::from(r.end()) {
+                            table[b as usize] = true;
+                        }
+                    }
+                }
+            }
+            Some(Piece::Run {
+                class: table,
+                min,
+                max,
+            })
+        };
+        let fast = match h.kind() {
+            HirKind::Class(c) => run(c, 1, 1),
+            HirKind::Repetition(r) if r.greedy => match r.sub.kind() {
+                HirKind::Class(c) => {
+                    run(c, r.min as usize, r.max.map_or(usize::MAX, |m| m as usize))
+                }
+                _ => None,
+            },
+            _ => None,
+        };
+        match fast {
+            Some(p) => Some(p),
+            None => Regex::builder().build_from_hir(h).ok().map(Piece::Dfa),
+        }
+    }
+
+    /// The end of this piece's leftmost-first match anchored at `pos`, within `..limit`.
+    #[inline]
+    fn end(&self, text: &[u8], pos: usize, limit: usize) -> Option<usize> {
+        match self {
+            Piece::Run { class, min, max } => {
+                let avail = text.get(pos..limit)?;
+                let n = avail
+                    .iter()
+                    .take(*max)
+                    .take_while(|&&b| class[b as usize])
+                    .count();
+                (n >= *min).then_some(pos + n)
+            }
+            Piece::Dfa(re) => {
+                let input = Input::new(text)
+                    .range(pos..limit)
+                    .anchored(regex_automata::Anchored::Yes);
+                re.search(&input).map(|m| m.end())
+            }
+        }
+    }
 }
 
 /// The spans of a rule match: the whole match, the secret, and the keyword and host groups.
@@ -107,7 +188,7 @@ impl Split {
             HirKind::Concat(subs) => subs.clone(),
             _ => vec![hir.clone()],
         };
-        let build = |h: &Hir| Regex::builder().build_from_hir(h).ok();
+        let build = Piece::new;
         let mut parts = Vec::new();
         let mut segment: Vec<Hir> = Vec::new();
         let mut top = 0usize;
@@ -142,19 +223,26 @@ impl Split {
     /// whole match was searched in), or `None` when the capture engine must decide.
     #[inline]
     fn groups(&self, text: &[u8], whole: (usize, usize), limit: usize) -> Option<Groups> {
+        let (end, groups) = self.chain(text, whole.0, limit)?;
+        (end == whole.1).then_some(groups)
+    }
+
+    /// Each piece's own leftmost-first match, anchored where the previous one ended, from
+    /// `start` within `..limit`: where the chain ends and the groups, or `None` when a piece
+    /// does not match. A chain that completes is the first path a backtracking engine finds,
+    /// so for an anchored search it is the match.
+    #[inline]
+    fn chain(&self, text: &[u8], start: usize, limit: usize) -> Option<(usize, Groups)> {
         let mut groups = [None; SPLIT_GROUPS];
-        let mut pos = whole.0;
-        for (re, g) in &self.parts {
-            let input = Input::new(text)
-                .range(pos..limit)
-                .anchored(regex_automata::Anchored::Yes);
-            let m = re.search(&input)?;
+        let mut pos = start;
+        for (piece, g) in &self.parts {
+            let end = piece.end(text, pos, limit)?;
             if let Some(slot) = g.and_then(|g| groups.get_mut(g)) {
-                *slot = Some((m.start(), m.end()));
+                *slot = Some((pos, end));
             }
-            pos = m.end();
+            pos = end;
         }
-        (pos == whole.1).then_some(groups)
+        Some((pos, groups))
     }
 }
 
@@ -180,6 +268,14 @@ impl Compiled {
         caps: &mut Option<Captures>,
     ) -> Option<Located> {
         if let Some(split) = self.split() {
+            if input.get_anchored().is_anchored() {
+                // The match starts where the search does: when every piece's own match chains
+                // up, that is the match, without a search for the whole pattern first.
+                if let Some((end, g)) = split.chain(text, input.start(), input.end()) {
+                    let get = |i: usize| g.get(i).copied().flatten();
+                    return Some(self.located((input.start(), end), SPLIT_GROUPS, get));
+                }
+            }
             let m = self.re.search(input)?;
             let whole = (m.start(), m.end());
             if let Some(g) = split.groups(text, whole, input.end()) {
@@ -1328,6 +1424,18 @@ mod tests {
                     break;
                 }
                 input.set_start(next);
+            }
+            // Anchored at every position: a chain that completes is the anchored match.
+            for at in 0..=text.len() {
+                let Some((end, g)) = split.chain(text, at, text.len()) else { continue };
+                let input = Input::new(text).range(at..).anchored(regex_automata::Anchored::Yes);
+                re.search_captures(&input, &mut caps);
+                let m = caps.get_match();
+                prop_assert_eq!(m.map(|m| (m.start(), m.end())), Some((at, end)), "pattern {} on {:?} at {}", pattern, hay, at);
+                for i in 1..caps.group_len() {
+                    let want = caps.get_group(i).map(|s| (s.start, s.end));
+                    prop_assert_eq!(g.get(i).copied().flatten(), want, "pattern {} on {:?} at {}", pattern, hay, at);
+                }
             }
         }
     }
