@@ -68,13 +68,14 @@ struct Compiled {
 /// Most capture groups a [`Split`] tracks.
 const SPLIT_GROUPS: usize = 8;
 
-/// A rule pattern cut at its top-level capture groups into consecutive pieces, each searched
-/// with the DFA alone, anchored where the previous one ended. Taking each piece's own
-/// leftmost-first match is the path a backtracking capture engine tries first; when that path
-/// ends exactly where the whole pattern's match ends, it is the path the capture engine would
-/// return, so the groups' spans are the same. Otherwise (a later piece fails, or the pieces
-/// end elsewhere) the caller falls back to the capture engine. Keyword-dense text spends most
-/// of its time here: a few DFA steps instead of a bounded backtracker per finding.
+/// A rule pattern cut at its top-level capture groups into consecutive pieces, each matched on
+/// its own (a byte-class run by a byte loop, anything else by the DFA alone), anchored where
+/// the previous one ended. Taking each piece's own leftmost-first match is the path a
+/// backtracking capture engine tries first; when that chain completes (and, for a match found
+/// by an unanchored search, ends where that match ends) it is the path the capture engine
+/// would return, so the groups' spans are the same. Otherwise (a piece fails, or the pieces end
+/// elsewhere) the caller falls back to the capture engine. Keyword-dense text spends most of
+/// its time here: a few DFA steps instead of a bounded backtracker per finding.
 struct Split {
     /// The pieces in order, with the capture group each one is, if any.
     parts: Vec<(Piece, Option<usize>)>,
