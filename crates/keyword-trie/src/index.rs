@@ -22,6 +22,13 @@ impl Patterns {
         self.offsets.len().saturating_sub(1)
     }
 
+    /// Appends pattern `p` (id `len()`); `None` when the keywords would pass 4 GiB.
+    pub(crate) fn push(&mut self, p: &str) -> Option<()> {
+        self.blob.push_str(p);
+        self.offsets.push(u32::try_from(self.blob.len()).ok()?);
+        Some(())
+    }
+
     pub(crate) fn get(&self, id: usize) -> Option<&str> {
         let s = *self.offsets.get(id)? as usize;
         let e = *self.offsets.get(id + 1)? as usize;
@@ -38,10 +45,7 @@ impl Patterns {
         if e.wrapping_sub(s) != key.len() {
             return false;
         }
-        match self.blob.as_bytes().get(s..e) {
-            Some(p) => short_eq(p, key),
-            None => false,
-        }
+        self.blob.as_bytes().get(s..e) == Some(key)
     }
 
     pub(crate) fn iter(&self) -> impl Iterator<Item = &str> + '_ {
@@ -50,32 +54,6 @@ impl Patterns {
 
     pub(crate) fn heap_bytes(&self) -> usize {
         self.blob.capacity() + self.offsets.capacity() * 4
-    }
-}
-
-/// Equality of two slices of the same length: word-sized loads for keyword-length slices instead
-/// of a call to `memcmp`.
-#[inline(always)]
-fn short_eq(a: &[u8], b: &[u8]) -> bool {
-    let n = a.len();
-    if n != b.len() {
-        return false;
-    }
-    let word = |s: &[u8], at: usize| -> u64 {
-        let mut w = [0u8; 8];
-        if let Some(src) = s.get(at..at + 8) {
-            w.copy_from_slice(src);
-        }
-        u64::from_le_bytes(w)
-    };
-    match n {
-        0 => true,
-        1..=7 => a == b,
-        8..=16 => {
-            // Two overlapping words cover the whole slice.
-            word(a, 0) == word(b, 0) && word(a, n - 8) == word(b, n - 8)
-        }
-        _ => a == b,
     }
 }
 
@@ -203,7 +181,7 @@ impl ExactIndex {
         if bytes.len() % 8 != 0 {
             return None;
         }
-        // Separate, branch-free passes (decode; then control bytes and checks) vectorize.
+        // Separate, branch-free passes (decode, checks, then the control bytes) vectorize.
         let slots: Vec<u64> = bytes
             .chunks_exact(8)
             .map(|c| {
@@ -213,8 +191,7 @@ impl ExactIndex {
             })
             .collect();
         let cap = slots.len();
-        let mut ctrl: Vec<u8> = slots.iter().map(|&s| ctrl_of(s)).collect();
-        let filled = ctrl.iter().filter(|&&c| c != CTRL_EMPTY).count();
+        let filled = slots.iter().filter(|&&s| s != EMPTY).count();
         let out_of_range = slots
             .iter()
             .filter(|&&s| s != EMPTY && (s as u32 as usize) >= n)
@@ -222,8 +199,7 @@ impl ExactIndex {
         if !(cap.is_power_of_two() && cap > n && out_of_range == 0 && filled == n) {
             return None;
         }
-        mirror_group(&mut ctrl, cap);
-        Some(ExactIndex { slots, ctrl })
+        Some(Self::with_slots(slots))
     }
 
     pub(crate) fn heap_bytes(&self) -> usize {
@@ -240,8 +216,7 @@ mod tests {
     fn patterns(words: &[String]) -> Patterns {
         let mut p = Patterns::new();
         for w in words {
-            p.blob.push_str(w);
-            p.offsets.push(p.blob.len() as u32);
+            p.push(w).unwrap();
         }
         p
     }

@@ -504,10 +504,10 @@ impl RouterBuilder {
         for &(text, slot) in &all {
             let folded = crate::text::fold_pattern(text, CaseFolding::Unicode);
             if WordIndex::is_word(&folded) {
-                words.patterns.blob.push_str(&folded);
-                let end = u32::try_from(words.patterns.blob.len())
-                    .map_err(|_| Error::Table("keywords too long".into()))?;
-                words.patterns.offsets.push(end);
+                words
+                    .patterns
+                    .push(&folded)
+                    .ok_or_else(|| Error::Table("keywords too long".into()))?;
                 words.slots.push(slot);
                 words.min_len = words.min_len.min(folded.len());
                 words.max_len = words.max_len.max(folded.len());
@@ -620,12 +620,19 @@ impl Router {
         let mut counts = Counts::new();
         if query.is_ascii() {
             self.count_ascii(query.as_bytes(), &mut counts);
-        } else if let Some(set) = &self.set {
+        } else {
+            self.count_all(query, &mut counts);
+        }
+        self.score(query, &counts)
+    }
+
+    /// Counts the keywords of any query through the automaton of all keywords.
+    fn count_all(&self, query: &str, counts: &mut Counts) {
+        if let Some(set) = &self.set {
             for m in set.find_iter(query) {
                 counts.add(*m.value());
             }
         }
-        self.score(query, &counts)
     }
 
     /// Counts the keywords of an ASCII query: its words through the word index, the other
@@ -781,11 +788,7 @@ mod tests {
     /// The ranking through the whole automaton, as for a non-ASCII query.
     fn rank_slow<'r>(r: &'r Router, q: &str) -> Ranking<'r> {
         let mut counts = Counts::new();
-        if let Some(set) = &r.set {
-            for m in set.find_iter(q) {
-                counts.add(*m.value());
-            }
-        }
+        r.count_all(q, &mut counts);
         r.score(q, &counts)
     }
 

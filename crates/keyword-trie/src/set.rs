@@ -175,11 +175,9 @@ impl KeywordSetBuilder {
                     max: options.max_patterns,
                 });
             }
-            patterns.blob.push_str(&folded);
-            let end = u32::try_from(patterns.blob.len()).map_err(|_| Error::TooManyPatterns {
+            patterns.push(&folded).ok_or(Error::TooManyPatterns {
                 max: options.max_patterns,
             })?;
-            patterns.offsets.push(end);
             seen.insert(folded, values.len() as u32);
             values.push(v);
         }
