@@ -165,13 +165,22 @@ pub struct AllowlistSource {
     pub paths: Vec<String>,
 }
 
+/// The syntax every rule, allowlist and path regex is read with: bytes, not text (no Unicode
+/// classes, matches need not be UTF-8).
+pub(crate) fn bytes_syntax() -> regex_automata::util::syntax::Config {
+    regex_automata::util::syntax::Config::new()
+        .unicode(false)
+        .utf8(false)
+}
+
+/// The syntax tree of `p` read with [`bytes_syntax`].
+pub(crate) fn parse_bytes(p: &str) -> Option<regex_syntax::hir::Hir> {
+    regex_automata::util::syntax::parse_with(p, &bytes_syntax()).ok()
+}
+
 pub(crate) fn compile_bytes_regex(p: &str, what: &str) -> Result<Regex> {
     Regex::builder()
-        .syntax(
-            regex_automata::util::syntax::Config::new()
-                .unicode(false)
-                .utf8(false),
-        )
+        .syntax(bytes_syntax())
         .build(p)
         .map_err(|e| Error::Pattern {
             what: what.to_string(),

@@ -2,7 +2,7 @@
 //! candidate regions; only the rules whose keywords hit are verified with their regex in a window
 //! around the hit; keyword-less rules share one multi-pattern regex pass.
 
-use crate::allowlist::{compile_bytes_regex, is_placeholder, Allowlist};
+use crate::allowlist::{bytes_syntax, compile_bytes_regex, is_placeholder, parse_bytes, Allowlist};
 use crate::validate::{classes, shannon_entropy};
 use crate::{Error, Level, Result, Rule};
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
@@ -170,6 +170,18 @@ struct Located {
     host: Option<(usize, usize)>,
 }
 
+impl Located {
+    /// A match that is the secret itself (no keyword or host group).
+    fn whole(start: usize, end: usize) -> Located {
+        Located {
+            whole: (start, end),
+            secret: (start, end),
+            kw: None,
+            host: None,
+        }
+    }
+}
+
 type Groups = [Option<(usize, usize)>; SPLIT_GROUPS];
 
 impl Split {
@@ -177,10 +189,7 @@ impl Split {
     /// (optional, repeated, in an alternation) or there are too many groups.
     fn plan(pattern: &str) -> Option<Split> {
         use regex_syntax::hir::{Hir, HirKind};
-        let cfg = regex_automata::util::syntax::Config::new()
-            .unicode(false)
-            .utf8(false);
-        let hir = regex_automata::util::syntax::parse_with(pattern, &cfg).ok()?;
+        let hir = parse_bytes(pattern)?;
         let explicit = hir.properties().explicit_captures_len();
         if explicit == 0 || explicit >= SPLIT_GROUPS {
             return None;
@@ -762,13 +771,7 @@ impl Scanner {
         let mut input = Input::new(text).range(ws..we);
         if c.whole {
             while let Some(m) = c.re.search(&input) {
-                if self.accept(c, text, m.start(), m.end(), None) {
-                    out.push(Raw {
-                        rule: ri,
-                        start: m.start(),
-                        end: m.end(),
-                    });
-                }
+                self.push_located(ri, c, text, &Located::whole(m.start(), m.end()), out);
                 let next = m.end().max(m.start() + 1);
                 if next >= we {
                     break;
@@ -825,13 +828,7 @@ impl Scanner {
             .anchored(regex_automata::Anchored::Yes);
         if c.whole {
             if let Some(m) = c.re.search(&input) {
-                if self.accept(c, text, m.start(), m.end(), None) {
-                    out.push(Raw {
-                        rule: ri,
-                        start: m.start(),
-                        end: m.end(),
-                    });
-                }
+                self.push_located(ri, c, text, &Located::whole(m.start(), m.end()), out);
             }
             return;
         }
@@ -949,10 +946,7 @@ fn reserved_host(h: &[u8]) -> bool {
 /// or that group between zero-width assertions (`\b(ghp_[A-Za-z0-9]{36})\b`).
 fn group_is_whole_match(pattern: &str) -> bool {
     use regex_syntax::hir::HirKind;
-    let cfg = regex_automata::util::syntax::Config::new()
-        .unicode(false)
-        .utf8(false);
-    let Ok(hir) = regex_automata::util::syntax::parse_with(pattern, &cfg) else {
+    let Some(hir) = parse_bytes(pattern) else {
         return false;
     };
     if hir.properties().explicit_captures_len() != 1 {
@@ -977,11 +971,7 @@ fn build_many(patterns: &[String], what: &str) -> Result<Option<Regex>> {
         return Ok(None);
     }
     Regex::builder()
-        .syntax(
-            regex_automata::util::syntax::Config::new()
-                .unicode(false)
-                .utf8(false),
-        )
+        .syntax(bytes_syntax())
         .build_many(patterns)
         .map(Some)
         .map_err(|e| Error::Pattern {

@@ -132,6 +132,10 @@ pub fn shannon_entropy(s: &[u8]) -> f64 {
     // Equal counts give equal terms: each distinct count's term is computed once (the sum,
     // in byte order, is bit-for-bit the one computed term by term).
     let mut memo = [f64::NAN; 64];
+    let term = |c: u32| {
+        let p = f64::from(c) / n;
+        -p * p.log2()
+    };
     // `Iterator::sum` of f64 starts from -0.0; so does this.
     let mut sum = -0.0;
     for (w, &bits) in seen.iter().enumerate() {
@@ -140,10 +144,6 @@ pub fn shannon_entropy(s: &[u8]) -> f64 {
             let b = w * 64 + bits.trailing_zeros() as usize;
             bits &= bits - 1;
             let c = counts[b];
-            let term = |c: u32| {
-                let p = f64::from(c) / n;
-                -p * p.log2()
-            };
             let t = match memo.get_mut(c as usize) {
                 Some(m) if !m.is_nan() => *m,
                 Some(m) => {
