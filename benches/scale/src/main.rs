@@ -158,6 +158,24 @@ fn secs(f: impl FnOnce()) -> f64 {
     t.elapsed().as_secs_f64()
 }
 
+/// `n` inserts of keys `0..n`, then `n` lookups in a scattered order (a multiplicative hash of
+/// the index): the time per operation in ns and the number of hits.
+fn insert_then_lookup(
+    n: usize,
+    mut insert: impl FnMut(u64),
+    mut lookup: impl FnMut(u64) -> bool,
+) -> (f64, usize) {
+    let t = Instant::now();
+    for k in 0..n as u64 {
+        insert(k);
+    }
+    let mut hits = 0usize;
+    for i in 0..n as u64 {
+        hits += usize::from(lookup(i.wrapping_mul(0x9E37_79B9_7F4A_7C15) % n as u64));
+    }
+    (t.elapsed().as_secs_f64() * 1e9 / (2 * n) as f64, hits)
+}
+
 fn main() {
     let mut bench = Bench::from_args("scale");
     let quick = bench.quick;
@@ -387,30 +405,23 @@ fn main() {
                 .build(),
         )
         .expect("memory tier");
-        let t = Instant::now();
-        for k in 0..n as u64 {
-            tier.insert(&k, value.clone(), None);
-        }
-        let mut hits = 0usize;
-        // Lookups in a scattered order (a multiplicative hash of the index).
-        for i in 0..n as u64 {
-            let k = i.wrapping_mul(0x9E37_79B9_7F4A_7C15) % n as u64;
-            hits += usize::from(tier.lookup(&k).is_some());
-        }
-        let ns = t.elapsed().as_secs_f64() * 1e9 / (2 * n) as f64;
+        let (ns, hits) = insert_then_lookup(
+            n,
+            |k| {
+                tier.insert(&k, value.clone(), None);
+            },
+            |k| tier.lookup(&k).is_some(),
+        );
         drop(tier);
         per_op.push(ns);
         let qc = quick_cache::sync::Cache::<u64, bytes::Bytes>::new(n);
-        let t = Instant::now();
-        for k in 0..n as u64 {
-            qc.insert(k, value.clone());
-        }
-        let mut qc_hits = 0usize;
-        for i in 0..n as u64 {
-            let k = i.wrapping_mul(0x9E37_79B9_7F4A_7C15) % n as u64;
-            qc_hits += usize::from(qc.get(&k).is_some());
-        }
-        let qc_ns = t.elapsed().as_secs_f64() * 1e9 / (2 * n) as f64;
+        let (qc_ns, qc_hits) = insert_then_lookup(
+            n,
+            |k| {
+                qc.insert(k, value.clone());
+            },
+            |k| qc.get(&k).is_some(),
+        );
         drop(qc);
         bench.record(
             Record::lower_is_better(

@@ -633,6 +633,17 @@ async fn malformed_and_oversized_json_get_4xx_with_a_reason() {
     s2.stop().await;
 }
 
+/// Reads a stalled client's connection until the server closes it (at most 60 s): how the
+/// read ended and what arrived.
+async fn read_until_closed(mut c: tokio::net::TcpStream) -> (std::io::Result<usize>, Vec<u8>) {
+    use tokio::io::AsyncReadExt;
+    let mut out = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(60), c.read_to_end(&mut out))
+        .await
+        .expect("the server closes a stalled connection");
+    (read, out)
+}
+
 /// A tree of one small Rust file, for the slow-client tests.
 fn one_file_tree() -> tempfile::TempDir {
     let tree = tempfile::tempdir().unwrap();
@@ -642,7 +653,7 @@ fn one_file_tree() -> tempfile::TempDir {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_that_stalls_mid_body_is_timed_out_without_blocking_others() {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::io::AsyncWriteExt;
     let tree = one_file_tree();
     let s = serve(
         tree.path(),
@@ -677,12 +688,9 @@ async fn a_client_that_stalls_mid_body_is_timed_out_without_blocking_others() {
         assert_eq!(status, 200);
     }
     // Each slow client is answered 408 and its connection closed.
-    for mut c in slow {
-        let mut out = Vec::new();
-        tokio::time::timeout(Duration::from_secs(60), c.read_to_end(&mut out))
-            .await
-            .expect("the stalled request is timed out")
-            .unwrap();
+    for c in slow {
+        let (read, out) = read_until_closed(c).await;
+        read.unwrap();
         let text = String::from_utf8_lossy(&out);
         assert!(text.starts_with("HTTP/1.1 408"), "{text}");
         assert!(text.contains("did not arrive within 1500 ms"), "{text}");
@@ -692,7 +700,7 @@ async fn a_client_that_stalls_mid_body_is_timed_out_without_blocking_others() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_that_stalls_mid_headers_is_disconnected_without_blocking_others() {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::io::AsyncWriteExt;
     let tree = one_file_tree();
     let s = serve(
         tree.path(),
@@ -722,11 +730,8 @@ async fn a_client_that_stalls_mid_headers_is_disconnected_without_blocking_other
     }
     // Each slow connection is closed by the server once the header timeout runs out.
     let started = Instant::now();
-    for mut c in slow {
-        let mut out = Vec::new();
-        let read = tokio::time::timeout(Duration::from_secs(60), c.read_to_end(&mut out))
-            .await
-            .expect("the stalled connection is closed");
+    for c in slow {
+        let (read, out) = read_until_closed(c).await;
         // Closed: an end of stream (perhaps after a 408) or a reset.
         if read.is_ok() && !out.is_empty() {
             let text = String::from_utf8_lossy(&out);
