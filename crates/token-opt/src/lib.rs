@@ -17,6 +17,7 @@
 //! ```
 #![deny(missing_docs)]
 
+mod bpe;
 mod budget;
 mod compress;
 mod count;

@@ -129,3 +129,134 @@ fn estimate_is_in_the_right_range() {
     }
     assert_eq!(estimate_tokens(""), 0);
 }
+
+/// Long pieces (over the 128 bytes that merge on the stack) go through the heap merge.
+#[test]
+fn long_pieces_match_tiktoken() {
+    let mut texts = vec![
+        "a".repeat(5000),
+        "ab".repeat(700),
+        "=".repeat(300),
+        " ".repeat(400) + "x",
+        "\n".repeat(300),
+        "🎉".repeat(100),
+        "Supercalifragilisticexpialidocious".repeat(12),
+    ];
+    let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+    let mut word = String::new();
+    for _ in 0..3000 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        word.push((b'a' + (x % 26) as u8) as char);
+    }
+    texts.push(word);
+    for (ours, theirs) in [
+        (
+            Tokenizer::new(Encoding::O200k).unwrap(),
+            tiktoken_rs::o200k_base().unwrap(),
+        ),
+        (
+            Tokenizer::new(Encoding::Cl100k).unwrap(),
+            tiktoken_rs::cl100k_base().unwrap(),
+        ),
+    ] {
+        for t in &texts {
+            assert_eq!(
+                ours.encode(t),
+                theirs.encode_ordinary(t),
+                "{:?} on {:?}",
+                ours.encoding(),
+                &t[..t.len().min(40)]
+            );
+            assert_eq!(ours.count(t), theirs.encode_ordinary(t).len());
+        }
+    }
+}
+
+mod random {
+    use super::*;
+    use proptest::prelude::*;
+    use std::sync::OnceLock;
+
+    fn reference(enc: Encoding) -> &'static tiktoken_rs::CoreBPE {
+        static O: OnceLock<tiktoken_rs::CoreBPE> = OnceLock::new();
+        static C: OnceLock<tiktoken_rs::CoreBPE> = OnceLock::new();
+        match enc {
+            Encoding::O200k => O.get_or_init(|| tiktoken_rs::o200k_base().unwrap()),
+            _ => C.get_or_init(|| tiktoken_rs::cl100k_base().unwrap()),
+        }
+    }
+
+    /// Characters that exercise every branch of the pre-tokenizer patterns: letters of each
+    /// case class, marks, digits (ASCII and not), apostrophes and contractions, Unicode
+    /// whitespace of several widths, punctuation, slashes, CR/LF, emoji.
+    fn piece() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "[a-zA-Z]{1,12}",
+            "[0-9]{1,7}",
+            "[ \t\r\n]{1,5}",
+            "[!-/:-@\\[-`{-~]{1,4}",
+            prop::sample::select(vec![
+                "'s",
+                "'T",
+                "'re",
+                "'VE",
+                "'ll",
+                "'d",
+                "'M",
+                "’s",
+                "ſ",
+                "K",
+                "ǅ",
+                "ʰ",
+                "ĳ",
+                "é",
+                "e\u{301}",
+                "\u{300}",
+                "日本",
+                "한국어",
+                "٣٤٥",
+                "Ⅻ",
+                "\u{a0}",
+                "\u{3000}",
+                "\u{2028}",
+                "\u{85}",
+                "\u{b}",
+                "\u{c}",
+                "\r\n",
+                " \n",
+                "  ",
+                "//",
+                "🎉",
+                "👍🏽",
+                "\u{feff}",
+                "\u{200b}",
+                "Ǆenovo",
+                "İstanbul",
+                "ΣΑΣ",
+                "straße",
+            ])
+            .prop_map(str::to_string),
+            "\\PC{1,6}",
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+        /// Ids identical to tiktoken-rs on random mixtures, both encodings; count, encode and
+        /// decode agree with each other.
+        #[test]
+        fn ids_match_tiktoken_on_random_text(parts in prop::collection::vec(piece(), 0..24)) {
+            let text = parts.concat();
+            for enc in [Encoding::O200k, Encoding::Cl100k] {
+                let ours = Tokenizer::new(enc).unwrap();
+                let ids = ours.encode(&text);
+                prop_assert_eq!(&ids, &reference(enc).encode_ordinary(&text), "{:?} on {:?}", enc, text);
+                prop_assert_eq!(ours.count(&text), ids.len());
+                prop_assert_eq!(ours.decode(&ids).unwrap(), text.clone());
+            }
+        }
+    }
+}

@@ -1,0 +1,356 @@
+//! The BPE engine behind [`crate::Tokenizer`]: OpenAI's vocabularies as compact tables laid
+//! out at build time (see `build.rs`), tiktoken's pre-tokenizer patterns, and tiktoken's merge
+//! rule (repeatedly merge the adjacent pair whose merged bytes have the lowest rank, leftmost
+//! first), so the ids are tiktoken's.
+//!
+//! Why not `bpe-openai` at run time (it supplies the vocabularies to `build.rs`): its encoder
+//! carries three Aho-Corasick automata over the whole vocabulary, about 67 MB resident and
+//! 40-70 ms to deserialize per process for o200k. These tables are about 6 MB for o200k, live
+//! in the binary's read-only data (only the pages a text touches become resident) and need no
+//! loading at all.
+
+use regex_automata::meta::Regex;
+use regex_automata::{Anchored, Input};
+
+include!("vocab_hash.rs");
+
+/// The rank of "no such token".
+const NONE: u32 = u32::MAX;
+
+/// One vocabulary, read in place from the bytes `build.rs` wrote.
+pub(crate) struct Vocab {
+    /// `n + 1` little-endian u32: where each token starts in `blob` (and where the last ends).
+    starts: &'static [u8],
+    /// The token bytes back to back, in id (= rank) order.
+    blob: &'static [u8],
+    /// `1 << bits` little-endian u64 slots: `0` empty, else `tag << 48 | len << 32 | id + 1`.
+    slots: &'static [u8],
+    bits: u32,
+    n: usize,
+    /// The id of each single byte (every byte is a token in these vocabularies).
+    bytes: [u32; 256],
+}
+
+fn u32_at(b: &[u8], i: usize) -> Option<u32> {
+    let s = b.get(4 * i..4 * i + 4)?;
+    Some(u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
+}
+
+fn u64_at(b: &[u8], i: usize) -> Option<u64> {
+    let s = b.get(8 * i..8 * i + 8)?;
+    Some(u64::from_le_bytes([
+        s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7],
+    ]))
+}
+
+impl Vocab {
+    /// Reads the tables; `None` when `data` is not what `build.rs` writes.
+    pub(crate) fn parse(data: &'static [u8]) -> Option<Vocab> {
+        let rest = data.strip_prefix(b"TOKVOC01")?;
+        let n = u32_at(rest, 0)? as usize;
+        let blob_len = u32_at(rest, 1)? as usize;
+        let bits = u32_at(rest, 2)?;
+        if !(4..=31).contains(&bits) || n == 0 {
+            return None;
+        }
+        let rest = rest.get(12..)?;
+        let (starts, rest) = rest.split_at_checked(4 * (n + 1))?;
+        let (blob, slots) = rest.split_at_checked(blob_len)?;
+        if slots.len() != 8 << bits || u32_at(starts, n)? as usize != blob_len {
+            return None;
+        }
+        let mut v = Vocab {
+            starts,
+            blob,
+            slots,
+            bits,
+            n,
+            bytes: [NONE; 256],
+        };
+        for b in 0..=255u8 {
+            v.bytes[b as usize] = v.rank(&[b])?;
+        }
+        Some(v)
+    }
+
+    /// The number of tokens.
+    pub(crate) fn len(&self) -> usize {
+        self.n
+    }
+
+    /// The bytes of token `id`, if it exists.
+    #[inline]
+    pub(crate) fn token(&self, id: u32) -> Option<&'static [u8]> {
+        let id = id as usize;
+        if id >= self.n {
+            return None;
+        }
+        let (s, e) = (u32_at(self.starts, id)?, u32_at(self.starts, id + 1)?);
+        self.blob.get(s as usize..e as usize)
+    }
+
+    /// The id (= merge rank) of the token spelled `bytes`, if there is one.
+    #[inline]
+    pub(crate) fn rank(&self, bytes: &[u8]) -> Option<u32> {
+        let h = vocab_hash(bytes);
+        let want = (vocab_tag(h) << 48) | ((bytes.len() as u64) << 32);
+        let mask = (1usize << self.bits) - 1;
+        let mut s = vocab_slot(h, self.bits);
+        // The table is at most half full, so an empty slot ends every probe; the bound only
+        // guards against a damaged table.
+        for _ in 0..=mask {
+            let v = u64_at(self.slots, s)?;
+            if v == 0 {
+                return None;
+            }
+            if v & 0xFFFF_FFFF_0000_0000 == want {
+                let id = (v as u32).wrapping_sub(1);
+                if self.token(id) == Some(bytes) {
+                    return Some(id);
+                }
+            }
+            s = (s + 1) & mask;
+        }
+        None
+    }
+
+    #[inline]
+    fn rank_or_none(&self, bytes: &[u8]) -> u32 {
+        self.rank(bytes).unwrap_or(NONE)
+    }
+
+    /// The tokens of one pre-tokenized piece, in order: `emit(id, byte_len)`.
+    pub(crate) fn encode_piece(&self, piece: &[u8], emit: &mut impl FnMut(u32, usize)) {
+        match piece.len() {
+            0 => {}
+            1 => emit(self.bytes[piece[0] as usize], 1),
+            n => {
+                if let Some(id) = self.rank(piece) {
+                    emit(id, n);
+                } else if n <= SMALL {
+                    self.merge_small(piece, emit);
+                } else {
+                    self.merge_large(piece, emit);
+                }
+            }
+        }
+    }
+
+    /// The number of tokens of one pre-tokenized piece.
+    #[inline]
+    pub(crate) fn count_piece(&self, piece: &[u8]) -> usize {
+        if piece.len() <= 1 {
+            return piece.len();
+        }
+        if self.rank(piece).is_some() {
+            return 1;
+        }
+        let mut n = 0usize;
+        let mut count = |_: u32, _: usize| n += 1;
+        if piece.len() <= SMALL {
+            self.merge_small(piece, &mut count);
+        } else {
+            self.merge_large(piece, &mut count);
+        }
+        n
+    }
+
+    /// tiktoken's merge loop on stack arrays: find the lowest-ranked adjacent pair (leftmost
+    /// on ties), merge it, re-rank its two neighbours' pairs; until no pair is a token.
+    fn merge_small(&self, piece: &[u8], emit: &mut impl FnMut(u32, usize)) {
+        let n = piece.len();
+        // Part k covers piece[start[k]..start[k + 1]]; `rank[k]` is the rank of part k merged
+        // with part k + 1; `tok[k]` is part k's id. Entry `m - 1` is the end sentinel.
+        let mut start = [0u32; SMALL + 1];
+        let mut rank = [NONE; SMALL + 1];
+        let mut tok = [0u32; SMALL + 1];
+        for (k, s) in start[..=n].iter_mut().enumerate() {
+            *s = k as u32;
+        }
+        for (t, &b) in tok.iter_mut().zip(piece) {
+            *t = self.bytes[b as usize];
+        }
+        for (r, w) in rank.iter_mut().zip(piece.windows(2)) {
+            *r = self.rank_or_none(w);
+        }
+        let mut m = n + 1;
+        let span = |start: &[u32], a: usize, b: usize| &piece[start[a] as usize..start[b] as usize];
+        loop {
+            let (mut best, mut at) = (NONE, 0usize);
+            for (k, &r) in rank[..m - 2].iter().enumerate() {
+                if r < best {
+                    best = r;
+                    at = k;
+                }
+            }
+            if best == NONE {
+                break;
+            }
+            // Merge parts `at` and `at + 1` (entry `at + 1` goes away).
+            tok[at] = best;
+            rank[at] = if at + 3 < m {
+                self.rank_or_none(span(&start, at, at + 3))
+            } else {
+                NONE
+            };
+            if at > 0 {
+                rank[at - 1] = self.rank_or_none(span(&start, at - 1, at + 2));
+            }
+            start.copy_within(at + 2..m, at + 1);
+            rank.copy_within(at + 2..m, at + 1);
+            tok.copy_within(at + 2..m, at + 1);
+            m -= 1;
+        }
+        for (t, w) in tok[..m - 1].iter().zip(start[..m].windows(2)) {
+            emit(*t, (w[1] - w[0]) as usize);
+        }
+    }
+
+    /// The same merges for long pieces in O(n log n): a heap of candidate pairs keyed by
+    /// (rank, position), parts in a linked list. A pair's bytes only grow as parts merge, and
+    /// each rank spells one byte string, so an entry is current exactly when its part is alive
+    /// and still has that pair rank.
+    fn merge_large(&self, piece: &[u8], emit: &mut impl FnMut(u32, usize)) {
+        use std::cmp::Reverse;
+        let n = piece.len();
+        let end = n as u32;
+        let mut next: Vec<u32> = (1..=end).collect();
+        let mut prev: Vec<u32> = (0..end).map(|i| i.wrapping_sub(1)).collect();
+        let mut alive = vec![true; n];
+        let mut tok: Vec<u32> = piece.iter().map(|&b| self.bytes[b as usize]).collect();
+        let mut pair = vec![NONE; n];
+        let mut heap = std::collections::BinaryHeap::with_capacity(n);
+        for i in 0..n - 1 {
+            let r = self.rank_or_none(&piece[i..i + 2]);
+            pair[i] = r;
+            if r != NONE {
+                heap.push(Reverse((r, i as u32)));
+            }
+        }
+        // The end of the part after part `i` (or the piece's end).
+        let pair_end = |next: &[u32], i: u32| -> Option<u32> {
+            let j = *next.get(i as usize)?;
+            if j >= end {
+                return None;
+            }
+            Some(*next.get(j as usize)?)
+        };
+        while let Some(Reverse((r, i))) = heap.pop() {
+            let iu = i as usize;
+            if !alive[iu] || pair[iu] != r {
+                continue;
+            }
+            let j = next[iu];
+            if j >= end {
+                continue;
+            }
+            // Part i absorbs part j.
+            tok[iu] = r;
+            alive[j as usize] = false;
+            let after = next[j as usize];
+            next[iu] = after;
+            if after < end {
+                prev[after as usize] = i;
+            }
+            pair[iu] = match pair_end(&next, i) {
+                Some(e) => self.rank_or_none(&piece[iu..e as usize]),
+                None => NONE,
+            };
+            if pair[iu] != NONE {
+                heap.push(Reverse((pair[iu], i)));
+            }
+            let p = prev[iu];
+            if p != NONE {
+                let pu = p as usize;
+                pair[pu] = self.rank_or_none(&piece[pu..after as usize]);
+                if pair[pu] != NONE {
+                    heap.push(Reverse((pair[pu], p)));
+                }
+            }
+        }
+        let mut i = 0u32;
+        while i < end {
+            let j = next[i as usize];
+            emit(tok[i as usize], (j - i) as usize);
+            i = j;
+        }
+    }
+}
+
+/// Pieces up to this many bytes merge on stack arrays; longer ones through a heap.
+const SMALL: usize = 128;
+
+/// Splits text into pieces the way tiktoken's pattern does. The pattern's `\s+(?!\S)` (a
+/// look-ahead the regex engine lacks) is matched as `\s+$` or as `\s+\s` minus its last
+/// character, which is the same piece.
+pub(crate) struct Pretokenizer {
+    re: Regex,
+    /// The index of the pattern whose last character is look-ahead only.
+    lookahead: usize,
+}
+
+/// tiktoken's cl100k_base pattern, look-ahead rewritten (see [`Pretokenizer`]).
+const CL100K: &[&str] = &[
+    r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+$",
+    r"\s+\s",
+    r"\s+",
+];
+
+/// tiktoken's o200k_base pattern, look-ahead rewritten (see [`Pretokenizer`]).
+const O200K: &[&str] = &[
+    concat!(
+        r"[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?",
+        r"|[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?",
+        r"|\p{N}{1,3}",
+        r"| ?[^\s\p{L}\p{N}]+[\r\n/]*",
+        r"|\s*[\r\n]+",
+        r"|\s+$",
+    ),
+    r"\s+\s",
+    r"\s+",
+];
+
+impl Pretokenizer {
+    /// The pre-tokenizer of o200k_base (`o200k`) or cl100k_base.
+    pub(crate) fn new(o200k: bool) -> Option<Pretokenizer> {
+        let pats = if o200k { O200K } else { CL100K };
+        Some(Pretokenizer {
+            re: Regex::new_many(pats).ok()?,
+            lookahead: 1,
+        })
+    }
+
+    /// Calls `f` on each piece of `text`, in order; the pieces concatenate to `text`.
+    /// Stops early when `f` returns `false`.
+    #[inline]
+    pub(crate) fn for_each<'t>(&self, text: &'t str, mut f: impl FnMut(&'t str) -> bool) {
+        let mut pos = 0usize;
+        let mut input = Input::new(text).anchored(Anchored::Yes);
+        while pos < text.len() {
+            input.set_start(pos);
+            let mut end = match self.re.search(&input) {
+                Some(m) if m.end() > pos => {
+                    if m.pattern().as_usize() == self.lookahead {
+                        // Give back the last character (look-ahead only).
+                        let mut e = m.end() - 1;
+                        while !text.is_char_boundary(e) {
+                            e -= 1;
+                        }
+                        e
+                    } else {
+                        m.end()
+                    }
+                }
+                // Every character starts some alternative; this only guards progress.
+                _ => pos + 1,
+            };
+            while !text.is_char_boundary(end) {
+                end += 1;
+            }
+            if !f(&text[pos..end]) {
+                return;
+            }
+            pos = end;
+        }
+    }
+}
