@@ -8,7 +8,8 @@
 //!
 //! File layout (little endian): `b"TOKVOC01"`, token count `n`, blob length, table bits, then
 //! `n + 1` u32 token starts, the blob, and `1 << bits` u64 slots (`0` = empty, else
-//! `(tag << 48) | (len << 32) | (id + 1)`).
+//! `tag << 52 | id << 32 | start << 8 | len`: a probe compares length and tag, then the bytes
+//! at `start`, without touching the starts).
 
 #![allow(clippy::expect_used)] // A build script reports a failed step by panicking with its message.
 
@@ -59,7 +60,10 @@ fn write_vocab(bpe: &bpe_openai::byte_pair_encoding::BytePairEncoding, path: &st
         while slots[s] != 0 {
             s = (s + 1) & mask;
         }
-        slots[s] = (hash::vocab_tag(h) << 48) | ((bytes.len() as u64) << 32) | (id as u64 + 1);
+        slots[s] = (hash::vocab_tag(h) << 52)
+            | ((id as u64) << 32)
+            | (u64::from(starts[id]) << 8)
+            | bytes.len() as u64;
     }
     let mut f = std::io::BufWriter::new(std::fs::File::create(path).expect("create vocab file"));
     f.write_all(b"TOKVOC01").expect("write");

@@ -23,12 +23,38 @@ pub(crate) struct Vocab {
     starts: &'static [u8],
     /// The token bytes back to back, in id (= rank) order.
     blob: &'static [u8],
-    /// `1 << bits` little-endian u64 slots: `0` empty, else `tag << 48 | len << 32 | id + 1`.
+    /// `1 << bits` little-endian u64 slots: `0` empty, else
+    /// `tag << 52 | id << 32 | start << 8 | len`.
     slots: &'static [u8],
     bits: u32,
     n: usize,
     /// The id of each single byte (every byte is a token in these vocabularies).
     bytes: [u32; 256],
+}
+
+/// Byte-slice equality for slices of equal length, with word loads for the short ones
+/// (most tokens are under 16 bytes; a `memcmp` call costs more than the compare).
+#[inline]
+fn same(a: &[u8], b: &[u8]) -> bool {
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    let w8 = |x: &[u8], i: usize| {
+        let s = &x[i..i + 8];
+        u64::from_le_bytes([s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7]])
+    };
+    let w4 = |x: &[u8], i: usize| {
+        let s = &x[i..i + 4];
+        u32::from_le_bytes([s[0], s[1], s[2], s[3]])
+    };
+    match n {
+        0 => true,
+        1..=3 => a[0] == b[0] && a[n / 2] == b[n / 2] && a[n - 1] == b[n - 1],
+        4..=7 => w4(a, 0) == w4(b, 0) && w4(a, n - 4) == w4(b, n - 4),
+        8..=16 => w8(a, 0) == w8(b, 0) && w8(a, n - 8) == w8(b, n - 8),
+        _ => a == b,
+    }
 }
 
 fn u32_at(b: &[u8], i: usize) -> Option<u32> {
@@ -93,7 +119,7 @@ impl Vocab {
     #[inline]
     pub(crate) fn rank(&self, bytes: &[u8]) -> Option<u32> {
         let h = vocab_hash(bytes);
-        let want = (vocab_tag(h) << 48) | ((bytes.len() as u64) << 32);
+        let want = (vocab_tag(h) << 52) | bytes.len() as u64;
         let mask = (1usize << self.bits) - 1;
         let mut s = vocab_slot(h, self.bits);
         // The table is at most half full, so an empty slot ends every probe; the bound only
@@ -103,10 +129,14 @@ impl Vocab {
             if v == 0 {
                 return None;
             }
-            if v & 0xFFFF_FFFF_0000_0000 == want {
-                let id = (v as u32).wrapping_sub(1);
-                if self.token(id) == Some(bytes) {
-                    return Some(id);
+            if v & 0xFFF0_0000_0000_00FF == want {
+                let start = ((v >> 8) & 0xFF_FFFF) as usize;
+                if self
+                    .blob
+                    .get(start..start + bytes.len())
+                    .is_some_and(|t| same(t, bytes))
+                {
+                    return Some(((v >> 32) & 0xF_FFFF) as u32);
                 }
             }
             s = (s + 1) & mask;
@@ -283,10 +313,118 @@ const SMALL: usize = 128;
 /// Splits text into pieces the way tiktoken's pattern does. The pattern's `\s+(?!\S)` (a
 /// look-ahead the regex engine lacks) is matched as `\s+$` or as `\s+\s` minus its last
 /// character, which is the same piece.
+///
+/// ASCII text takes a hand-written path that follows the same alternatives in the same order
+/// (`Pretokenizer::ascii_piece`); a piece that touches a non-ASCII byte goes through the regex.
 pub(crate) struct Pretokenizer {
     re: Regex,
     /// The index of the pattern whose last character is look-ahead only.
     lookahead: usize,
+    o200k: bool,
+}
+
+/// ASCII byte classes of the pre-tokenizer patterns (`\s` is 0x09-0x0D and space).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum C {
+    /// Whitespace other than CR and LF.
+    Ws,
+    /// CR or LF.
+    Nl,
+    /// `\p{Lu}` (A-Z).
+    Up,
+    /// `\p{Ll}` (a-z).
+    Lo,
+    /// `\p{N}` (0-9).
+    Dig,
+    /// Everything else ASCII: `[^\s\p{L}\p{N}]`.
+    Oth,
+    /// A non-ASCII byte: the regex decides.
+    X,
+}
+
+const fn classes() -> [C; 256] {
+    let mut t = [C::X; 256];
+    let mut b = 0usize;
+    while b < 128 {
+        t[b] = match b as u8 {
+            b'\t' | 0x0B | 0x0C | b' ' => C::Ws,
+            b'\r' | b'\n' => C::Nl,
+            b'A'..=b'Z' => C::Up,
+            b'a'..=b'z' => C::Lo,
+            b'0'..=b'9' => C::Dig,
+            _ => C::Oth,
+        };
+        b += 1;
+    }
+    t
+}
+
+static CLASS: [C; 256] = classes();
+
+/// The class of the byte at `i`, `None` past the end.
+#[inline]
+fn class_at(b: &[u8], i: usize) -> Option<C> {
+    b.get(i).map(|&x| CLASS[x as usize])
+}
+
+/// The end of the run of bytes of class `c` (or `d`) from `i`; `None` when the run stops at a
+/// non-ASCII byte (which might continue it).
+#[inline]
+fn run(b: &[u8], mut i: usize, c: C, d: C) -> Option<usize> {
+    while let Some(k) = class_at(b, i) {
+        if k == c || k == d {
+            i += 1;
+        } else if k == C::X {
+            return None;
+        } else {
+            break;
+        }
+    }
+    Some(i)
+}
+
+/// The end of `(?i:'s|'t|'re|'ve|'m|'ll|'d)` at `i`, `i` when there is none; `None` when a
+/// non-ASCII byte takes part (case folding reaches beyond ASCII).
+#[inline]
+fn contraction(b: &[u8], i: usize) -> Option<usize> {
+    if b.get(i) != Some(&b'\'') {
+        return Some(i);
+    }
+    let lower = |k: usize| b.get(k).map(|x| x.to_ascii_lowercase());
+    let ascii = |k: usize| b.get(k).is_none_or(u8::is_ascii);
+    if !ascii(i + 1) {
+        return None;
+    }
+    Some(match lower(i + 1) {
+        Some(b's' | b't' | b'm' | b'd') => i + 2,
+        Some(c @ (b'r' | b'v' | b'l')) => {
+            if !ascii(i + 2) {
+                return None;
+            }
+            let want = if c == b'l' { b'l' } else { b'e' };
+            if lower(i + 2) == Some(want) {
+                i + 3
+            } else {
+                i
+            }
+        }
+        _ => i,
+    })
+}
+
+/// `\s*[\r\n]+` (up to the run's last CR or LF), else `\s+(?!\S)` (the whole run at the end of
+/// the text, else all but its last character when it has two or more), else `\s+`.
+#[inline]
+fn whitespace(b: &[u8], p: usize) -> Option<usize> {
+    let e = run(b, p, C::Ws, C::Nl)?;
+    if let Some(q) = b[p..e].iter().rposition(|&x| x == b'\r' || x == b'\n') {
+        return Some(p + q + 1);
+    }
+    if e == b.len() || e - p == 1 {
+        Some(e)
+    } else {
+        Some(e - 1)
+    }
 }
 
 /// tiktoken's cl100k_base pattern, look-ahead rewritten (see [`Pretokenizer`]).
@@ -317,7 +455,86 @@ impl Pretokenizer {
         Some(Pretokenizer {
             re: Regex::new_many(pats).ok()?,
             lookahead: 1,
+            o200k,
         })
+    }
+
+    /// The end of the piece at `p` (< `b.len()`) by the patterns' alternatives read for ASCII
+    /// bytes, in the patterns' order; `None` when a non-ASCII byte could change the answer.
+    #[inline]
+    fn ascii_piece(&self, b: &[u8], p: usize) -> Option<usize> {
+        let c = class_at(b, p)?;
+        let next = class_at(b, p + 1);
+        if next == Some(C::X) {
+            return None;
+        }
+        let letter = |k: Option<C>| matches!(k, Some(C::Up | C::Lo));
+        match c {
+            C::X => None,
+            C::Dig => {
+                let mut e = p;
+                while e < p + 3 && class_at(b, e) == Some(C::Dig) {
+                    e += 1;
+                }
+                // A non-ASCII digit could continue a run shorter than three.
+                if e < p + 3 && class_at(b, e) == Some(C::X) {
+                    return None;
+                }
+                Some(e)
+            }
+            C::Up | C::Lo => self.letters(b, p),
+            C::Ws | C::Oth => {
+                if !self.o200k && b[p] == b'\'' {
+                    // cl100k tries the contractions first.
+                    let e = contraction(b, p)?;
+                    if e > p {
+                        return Some(e);
+                    }
+                }
+                if letter(next) {
+                    // A prefix character, then letters.
+                    return self.letters(b, p + 1);
+                }
+                let from = if c == C::Oth {
+                    Some(p)
+                } else if b[p] == b' ' && next == Some(C::Oth) {
+                    Some(p + 1)
+                } else {
+                    None
+                };
+                match from {
+                    // ` ?[^\s\p{L}\p{N}]+`, then `[\r\n/]*` (o200k) or `[\r\n]*` (cl100k).
+                    Some(f) => {
+                        let mut e = run(b, f, C::Oth, C::Oth)?;
+                        while let Some(&x) = b.get(e) {
+                            if x == b'\r' || x == b'\n' || (self.o200k && x == b'/') {
+                                e += 1;
+                            } else {
+                                break;
+                            }
+                        }
+                        Some(e)
+                    }
+                    None => whitespace(b, p),
+                }
+            }
+            C::Nl => whitespace(b, p),
+        }
+    }
+
+    /// The letter alternatives from `q` (a letter); the piece starts at or just before it.
+    #[inline]
+    fn letters(&self, b: &[u8], q: usize) -> Option<usize> {
+        if self.o200k {
+            // `[\p{Lu}..]*[\p{Ll}..]+` (the uppercase run, then at least one lowercase), else
+            // `[\p{Lu}..]+[\p{Ll}..]*` (the uppercase run alone): either way the uppercase run
+            // and then the lowercase run, then a contraction.
+            let u = run(b, q, C::Up, C::Up)?;
+            let e = run(b, u, C::Lo, C::Lo)?;
+            contraction(b, e)
+        } else {
+            run(b, q, C::Up, C::Lo)
+        }
     }
 
     /// Calls `f` on each piece of `text`, in order; the pieces concatenate to `text`.
@@ -327,6 +544,15 @@ impl Pretokenizer {
         let mut pos = 0usize;
         let mut input = Input::new(text).anchored(Anchored::Yes);
         while pos < text.len() {
+            if let Some(end) = self.ascii_piece(text.as_bytes(), pos) {
+                if end > pos && text.is_char_boundary(end) {
+                    if !f(&text[pos..end]) {
+                        return;
+                    }
+                    pos = end;
+                    continue;
+                }
+            }
             input.set_start(pos);
             let mut end = match self.re.search(&input) {
                 Some(m) if m.end() > pos => {
@@ -351,6 +577,81 @@ impl Pretokenizer {
                 return;
             }
             pos = end;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn regex_pieces(pre: &Pretokenizer, text: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut pos = 0usize;
+        while pos < text.len() {
+            let input = Input::new(text).range(pos..).anchored(Anchored::Yes);
+            let m = pre
+                .re
+                .search(&input)
+                .map(|m| (m.pattern().as_usize(), m.end()));
+            let mut end = match m {
+                Some((pat, e)) if pat == pre.lookahead => {
+                    let mut e = e - 1;
+                    while !text.is_char_boundary(e) {
+                        e -= 1;
+                    }
+                    e
+                }
+                Some((_, e)) if e > pos => e,
+                _ => pos + 1,
+            };
+            while !text.is_char_boundary(end) {
+                end += 1;
+            }
+            out.push(text[pos..end].to_string());
+            pos = end;
+        }
+        out
+    }
+
+    fn pieces(pre: &Pretokenizer, text: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        pre.for_each(text, |p| {
+            out.push(p.to_string());
+            true
+        });
+        out
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 3000, ..ProptestConfig::default() })]
+
+        /// The ASCII path splits exactly as the regex does, on ASCII text and on text with
+        /// non-ASCII characters next to every ASCII class.
+        #[test]
+        fn ascii_path_splits_like_the_regex(
+            parts in prop::collection::vec(prop_oneof![
+                "[a-zA-Z]{1,6}",
+                "[0-9]{1,5}",
+                "[ \t\r\n\x0b\x0c]{1,4}",
+                "[!-/:-@\\[-`{-~\x00-\x08\x7f]{1,3}",
+                prop::sample::select(vec![
+                    "'s", "'S", "'t", "'re", "'rE", "'ve", "'VE", "'m", "'ll", "'Ll", "'d", "'D",
+                    "'r", "'x", "'", "'ſ", "'\u{301}", " /", "/\n", "é", "ſ", "\u{a0}", "٣",
+                    "\u{301}", "日", "\u{85}", "\u{2028}", " é", "1é", "a\u{301}",
+                ]).prop_map(str::to_string),
+            ], 0..16),
+        ) {
+            static PRE: std::sync::OnceLock<Option<[Pretokenizer; 2]>> = std::sync::OnceLock::new();
+            let pres = PRE
+                .get_or_init(|| Some([Pretokenizer::new(true)?, Pretokenizer::new(false)?]))
+                .as_ref()
+                .ok_or_else(|| TestCaseError::fail("pretokenizer"))?;
+            let text = parts.concat();
+            for (pre, o200k) in pres.iter().zip([true, false]) {
+                prop_assert_eq!(pieces(pre, &text), regex_pieces(pre, &text), "o200k {} on {:?}", o200k, text);
+            }
         }
     }
 }

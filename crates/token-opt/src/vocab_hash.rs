@@ -26,9 +26,9 @@ pub(crate) fn vocab_slot(hash: u64, bits: u32) -> usize {
     (hash.wrapping_mul(0xD6E8_FEB8_6659_FD93) >> (64 - bits)) as usize
 }
 
-/// The 16-bit tag a slot keeps of its token's hash (rejects most wrong slots without touching
+/// The 12-bit tag a slot keeps of its token's hash (rejects most wrong slots without touching
 /// the token bytes).
 #[inline]
 pub(crate) fn vocab_tag(hash: u64) -> u64 {
-    hash & 0xFFFF
+    hash & 0xFFF
 }
