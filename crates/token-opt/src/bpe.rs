@@ -11,6 +11,7 @@
 
 use regex_automata::meta::Regex;
 use regex_automata::{Anchored, Input};
+use std::sync::OnceLock;
 
 include!("vocab_hash.rs");
 
@@ -317,7 +318,9 @@ const SMALL: usize = 128;
 /// ASCII text takes a hand-written path that follows the same alternatives in the same order
 /// (`Pretokenizer::ascii_piece`); a piece that touches a non-ASCII byte goes through the regex.
 pub(crate) struct Pretokenizer {
-    re: Regex,
+    /// Built on the first piece the ASCII path cannot decide (ASCII-only text never needs it,
+    /// which keeps a tokenizer's start-up under a millisecond).
+    re: OnceLock<Option<Regex>>,
     /// The index of the pattern whose last character is look-ahead only.
     lookahead: usize,
     o200k: bool,
@@ -451,12 +454,18 @@ const O200K: &[&str] = &[
 impl Pretokenizer {
     /// The pre-tokenizer of o200k_base (`o200k`) or cl100k_base.
     pub(crate) fn new(o200k: bool) -> Option<Pretokenizer> {
-        let pats = if o200k { O200K } else { CL100K };
         Some(Pretokenizer {
-            re: Regex::new_many(pats).ok()?,
+            re: OnceLock::new(),
             lookahead: 1,
             o200k,
         })
+    }
+
+    /// The patterns as one regex (built on first use).
+    fn regex(&self) -> Option<&Regex> {
+        self.re
+            .get_or_init(|| Regex::new_many(if self.o200k { O200K } else { CL100K }).ok())
+            .as_ref()
     }
 
     /// The end of the piece at `p` (< `b.len()`) by the patterns' alternatives read for ASCII
@@ -554,7 +563,7 @@ impl Pretokenizer {
                 }
             }
             input.set_start(pos);
-            let mut end = match self.re.search(&input) {
+            let mut end = match self.regex().and_then(|re| re.search(&input)) {
                 Some(m) if m.end() > pos => {
                     if m.pattern().as_usize() == self.lookahead {
                         // Give back the last character (look-ahead only).
@@ -592,8 +601,8 @@ mod tests {
         while pos < text.len() {
             let input = Input::new(text).range(pos..).anchored(Anchored::Yes);
             let m = pre
-                .re
-                .search(&input)
+                .regex()
+                .and_then(|re| re.search(&input))
                 .map(|m| (m.pattern().as_usize(), m.end()));
             let mut end = match m {
                 Some((pat, e)) if pat == pre.lookahead => {
@@ -622,6 +631,15 @@ mod tests {
             true
         });
         out
+    }
+
+    #[test]
+    fn the_patterns_compile() {
+        for o200k in [true, false] {
+            assert!(Pretokenizer::new(o200k)
+                .and_then(|p| p.regex().cloned())
+                .is_some());
+        }
     }
 
     proptest! {
