@@ -237,12 +237,20 @@ impl Vocab {
         }
     }
 
-    /// The same merges for long pieces in O(n log n): a heap of candidate pairs keyed by
-    /// (rank, position), parts in a linked list. A pair's bytes only grow as parts merge, and
-    /// each rank spells one byte string, so an entry is current exactly when its part is alive
-    /// and still has that pair rank.
+    /// The same merges for long pieces: candidate pairs in a priority queue keyed by (rank,
+    /// position), parts in a linked list. A pair's bytes only grow as parts merge, and each
+    /// rank spells one byte string, so an entry is current exactly when its part is alive and
+    /// still has that pair rank.
     fn merge_large(&self, piece: &[u8], emit: &mut impl FnMut(u32, usize)) {
-        use std::cmp::Reverse;
+        // Positions are u32; a piece of 4 GiB or more (never seen in practice) is merged in
+        // parts, which may differ from tiktoken at the seams.
+        const MAX: usize = u32::MAX as usize - 1;
+        if piece.len() > MAX {
+            for part in piece.chunks(MAX) {
+                self.merge_large(part, emit);
+            }
+            return;
+        }
         let n = piece.len();
         let end = n as u32;
         let mut next: Vec<u32> = (1..=end).collect();
@@ -250,12 +258,13 @@ impl Vocab {
         let mut alive = vec![true; n];
         let mut tok: Vec<u32> = piece.iter().map(|&b| self.bytes[b as usize]).collect();
         let mut pair = vec![NONE; n];
-        let mut heap = std::collections::BinaryHeap::with_capacity(n);
+        let key = |r: u32, i: u32| (u64::from(r) << 32) | u64::from(i);
+        let mut queue = Queue::new(n);
         for i in 0..n - 1 {
             let r = self.rank_or_none(&piece[i..i + 2]);
             pair[i] = r;
             if r != NONE {
-                heap.push(Reverse((r, i as u32)));
+                queue.push(key(r, i as u32));
             }
         }
         // The end of the part after part `i` (or the piece's end).
@@ -266,7 +275,8 @@ impl Vocab {
             }
             Some(*next.get(j as usize)?)
         };
-        while let Some(Reverse((r, i))) = heap.pop() {
+        while let Some(k) = queue.pop() {
+            let (r, i) = ((k >> 32) as u32, k as u32);
             let iu = i as usize;
             if !alive[iu] || pair[iu] != r {
                 continue;
@@ -288,14 +298,14 @@ impl Vocab {
                 None => NONE,
             };
             if pair[iu] != NONE {
-                heap.push(Reverse((pair[iu], i)));
+                queue.push(key(pair[iu], i));
             }
             let p = prev[iu];
             if p != NONE {
                 let pu = p as usize;
                 pair[pu] = self.rank_or_none(&piece[pu..after as usize]);
                 if pair[pu] != NONE {
-                    heap.push(Reverse((pair[pu], p)));
+                    queue.push(key(pair[pu], p));
                 }
             }
         }
@@ -305,6 +315,117 @@ impl Vocab {
             emit(tok[i as usize], (j - i) as usize);
             i = j;
         }
+    }
+}
+
+/// The merge queue, keys `rank << 32 | position`, smallest first.
+///
+/// Short pieces use a binary heap. Long ones (a megabyte of one letter) group positions by
+/// rank: a merge only ever creates pairs of a higher rank than the one it merged (a merged
+/// pair's bytes contain the token just made), so when a rank's turn comes all of its positions
+/// are known; they are sorted once and taken in order, and only the ranks sit in a heap. The
+/// first push that breaks that order (none has been seen with these vocabularies) moves
+/// everything to the binary heap, which is always exact.
+enum Queue {
+    Binary(std::collections::BinaryHeap<std::cmp::Reverse<u64>>),
+    ByRank {
+        /// Ranks with pending positions, smallest first.
+        ranks: std::collections::BinaryHeap<std::cmp::Reverse<u32>>,
+        pending:
+            std::collections::HashMap<u32, Vec<u32>, std::hash::BuildHasherDefault<RankHasher>>,
+        /// The rank being taken and its positions, largest first (popped from the back).
+        current: u32,
+        batch: Vec<u32>,
+    },
+}
+
+/// Pieces at least this long group their merge queue by rank.
+const BY_RANK: usize = 1 << 14;
+
+impl Queue {
+    fn new(len: usize) -> Queue {
+        if len < BY_RANK {
+            Queue::Binary(std::collections::BinaryHeap::with_capacity(len))
+        } else {
+            Queue::ByRank {
+                ranks: std::collections::BinaryHeap::new(),
+                pending: Default::default(),
+                current: 0,
+                batch: Vec::new(),
+            }
+        }
+    }
+
+    fn push(&mut self, key: u64) {
+        match self {
+            Queue::Binary(heap) => heap.push(std::cmp::Reverse(key)),
+            Queue::ByRank {
+                ranks,
+                pending,
+                current,
+                batch,
+            } => {
+                let (r, pos) = ((key >> 32) as u32, key as u32);
+                if r > *current || (batch.is_empty() && r == *current && !pending.contains_key(&r))
+                {
+                    pending
+                        .entry(r)
+                        .or_insert_with(|| {
+                            ranks.push(std::cmp::Reverse(r));
+                            Vec::new()
+                        })
+                        .push(pos);
+                    return;
+                }
+                let k = |r: u32, p: u32| std::cmp::Reverse((u64::from(r) << 32) | u64::from(p));
+                let mut heap: std::collections::BinaryHeap<_> =
+                    batch.iter().map(|&p| k(*current, p)).collect();
+                for (&r, ps) in pending.iter() {
+                    heap.extend(ps.iter().map(|&p| k(r, p)));
+                }
+                heap.push(std::cmp::Reverse(key));
+                *self = Queue::Binary(heap);
+            }
+        }
+    }
+
+    fn pop(&mut self) -> Option<u64> {
+        match self {
+            Queue::Binary(heap) => heap.pop().map(|r| r.0),
+            Queue::ByRank {
+                ranks,
+                pending,
+                current,
+                batch,
+            } => {
+                if batch.is_empty() {
+                    let r = ranks.pop()?.0;
+                    *batch = pending.remove(&r)?;
+                    batch.sort_unstable_by(|a, b| b.cmp(a));
+                    *current = r;
+                }
+                let p = batch.pop()?;
+                Some((u64::from(*current) << 32) | u64::from(p))
+            }
+        }
+    }
+}
+
+/// A multiplicative hash for rank keys (the default SipHash costs more than the merge).
+#[derive(Default)]
+struct RankHasher(u64);
+
+impl std::hash::Hasher for RankHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+    fn write_u32(&mut self, v: u32) {
+        self.0 = u64::from(v).wrapping_mul(0x9E37_79B9_7F4A_7C15);
     }
 }
 
@@ -631,6 +752,34 @@ mod tests {
             true
         });
         out
+    }
+
+    proptest! {
+        /// Both queue kinds pop exactly what a binary min-heap pops, whatever order the keys
+        /// come in (the by-rank queue falls back to a heap when a push breaks its order).
+        #[test]
+        fn queues_pop_like_a_min_heap(
+            ops in prop::collection::vec(prop::option::weighted(0.7, (0u32..6, 0u32..50)), 0..200),
+        ) {
+            for len in [0, BY_RANK] {
+                let mut q = Queue::new(len);
+                let mut reference = std::collections::BinaryHeap::new();
+                for op in &ops {
+                    match op {
+                        Some((r, p)) => {
+                            let k = (u64::from(*r) << 32) | u64::from(*p);
+                            q.push(k);
+                            reference.push(std::cmp::Reverse(k));
+                        }
+                        None => prop_assert_eq!(q.pop(), reference.pop().map(|r| r.0)),
+                    }
+                }
+                while let Some(std::cmp::Reverse(k)) = reference.pop() {
+                    prop_assert_eq!(q.pop(), Some(k));
+                }
+                prop_assert_eq!(q.pop(), None);
+            }
+        }
     }
 
     #[test]

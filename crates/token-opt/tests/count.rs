@@ -150,7 +150,10 @@ fn long_pieces_match_tiktoken() {
         x ^= x << 17;
         word.push((b'a' + (x % 26) as u8) as char);
     }
-    texts.push(word);
+    texts.push(word.clone());
+    // Past 16 KiB the merge queue groups positions by rank.
+    texts.push("a".repeat(40_000));
+    texts.push(word.repeat(12));
     for (ours, theirs) in [
         (
             Tokenizer::new(Encoding::O200k).unwrap(),
