@@ -16,10 +16,8 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-#[allow(dead_code)]
-mod hash {
-    include!("src/vocab_hash.rs");
-}
+#[path = "src/vocab_hash.rs"]
+mod hash;
 
 fn main() {
     println!("cargo::rerun-if-changed=build.rs");

@@ -13,7 +13,7 @@ use regex_automata::meta::Regex;
 use regex_automata::{Anchored, Input};
 use std::sync::OnceLock;
 
-include!("vocab_hash.rs");
+use crate::vocab_hash::{vocab_hash, vocab_slot, vocab_tag};
 
 /// The rank of "no such token".
 const NONE: u32 = u32::MAX;

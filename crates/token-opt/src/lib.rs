@@ -25,6 +25,7 @@ mod lang;
 mod lex;
 mod skeleton;
 mod template;
+mod vocab_hash;
 
 pub use budget::{BudgetFitter, Chunk, Selected, Selection};
 pub use compress::{compress, CompressOptions, CompressOptionsBuilder, Compressed, Compressor};

@@ -1,5 +1,5 @@
-// The hash the vocabulary tables are laid out with. Shared, word for word, by `build.rs`
-// (which lays the tables out) and `src/bpe.rs` (which probes them): `include!`d by both.
+//! The hash the vocabulary tables are laid out with. One module shared by `build.rs` (which
+//! lays the tables out, through `#[path]`) and `src/bpe.rs` (which probes them).
 
 /// A 64-bit hash of a token's bytes: eight bytes at a time, multiply-rotate, then a final mix.
 #[inline]
