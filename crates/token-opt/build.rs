@@ -49,9 +49,15 @@ fn write_vocab(bpe: &bpe_openai::byte_pair_encoding::BytePairEncoding, path: &st
     let mut slots = vec![0u64; 1 << bits];
     for id in 0..n {
         let bytes = &blob[starts[id] as usize..starts[id + 1] as usize];
+        // The slot layout: 8 bits of length, 24 of start, 20 of id.
         assert!(
-            bytes.len() < 1 << 16,
-            "token {id} is too long for the table"
+            !bytes.is_empty()
+                && bytes.len() < 1 << 8
+                && (starts[id] as usize) < 1 << 24
+                && id < 1 << 20,
+            "token {id} ({} bytes at {}) does not fit the table layout",
+            bytes.len(),
+            starts[id]
         );
         let h = hash::vocab_hash(bytes);
         let mut s = hash::vocab_slot(h, bits);

@@ -172,7 +172,11 @@ fn long_pieces_match_tiktoken() {
                 ours.encoding(),
                 &t[..t.len().min(40)]
             );
-            assert_eq!(ours.count(t), theirs.encode_ordinary(t).len());
+            let n = theirs.encode_ordinary(t).len();
+            assert_eq!(ours.count(t), n);
+            // A piece too long to fit stops the count before it is merged.
+            assert_eq!(ours.count_up_to(t, 1), (n <= 1).then_some(n));
+            assert_eq!(ours.count_up_to(t, n), Some(n));
         }
     }
 }
@@ -259,6 +263,9 @@ mod random {
                 prop_assert_eq!(&ids, &reference(enc).encode_ordinary(&text), "{:?} on {:?}", enc, text);
                 prop_assert_eq!(ours.count(&text), ids.len());
                 prop_assert_eq!(ours.decode(&ids).unwrap(), text.clone());
+                for k in [0, ids.len().saturating_sub(1), ids.len(), ids.len() + 1] {
+                    prop_assert_eq!(ours.count_up_to(&text, k), (ids.len() <= k).then_some(ids.len()));
+                }
             }
         }
     }
