@@ -7,15 +7,17 @@
 //! `bpe-openai` builds for its own encoder (tens of MB).
 //!
 //! File layout (little endian): `b"TOKVOC01"`, token count `n`, blob length, table bits, then
-//! `n + 1` u32 token starts, the blob, and `1 << bits` u64 slots (`0` = empty, else
-//! `tag << 52 | id << 32 | start << 8 | len`: a probe compares length and tag, then the bytes
-//! at `start`, without touching the starts).
+//! `n + 1` u32 token starts, the blob, and `1 << bits` u64 slots (layout in
+//! `src/vocab_hash.rs`: a probe compares length and tag, then the bytes at the slot's start,
+//! without touching the starts).
 
 #![allow(clippy::expect_used)] // A build script reports a failed step by panicking with its message.
 
 use std::io::Write;
 use std::path::PathBuf;
 
+// The probing half of the module is the library's.
+#[allow(dead_code)]
 #[path = "src/vocab_hash.rs"]
 mod hash;
 
@@ -49,25 +51,19 @@ fn write_vocab(bpe: &bpe_openai::byte_pair_encoding::BytePairEncoding, path: &st
     let mut slots = vec![0u64; 1 << bits];
     for id in 0..n {
         let bytes = &blob[starts[id] as usize..starts[id + 1] as usize];
-        // The slot layout: 8 bits of length, 24 of start, 20 of id.
-        assert!(
-            !bytes.is_empty()
-                && bytes.len() < 1 << 8
-                && (starts[id] as usize) < 1 << 24
-                && id < 1 << 20,
-            "token {id} ({} bytes at {}) does not fit the table layout",
-            bytes.len(),
-            starts[id]
-        );
         let h = hash::vocab_hash(bytes);
+        let slot = hash::pack_slot(h, id, starts[id] as usize, bytes.len()).unwrap_or_else(|| {
+            panic!(
+                "token {id} ({} bytes at {}) does not fit the table layout",
+                bytes.len(),
+                starts[id]
+            )
+        });
         let mut s = hash::vocab_slot(h, bits);
         while slots[s] != 0 {
             s = (s + 1) & mask;
         }
-        slots[s] = (hash::vocab_tag(h) << 52)
-            | ((id as u64) << 32)
-            | (u64::from(starts[id]) << 8)
-            | bytes.len() as u64;
+        slots[s] = slot;
     }
     let mut f = std::io::BufWriter::new(std::fs::File::create(path).expect("create vocab file"));
     f.write_all(b"TOKVOC01").expect("write");

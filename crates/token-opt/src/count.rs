@@ -80,7 +80,7 @@ impl Engine {
     fn load(data: &'static [u8], o200k: bool) -> Option<Engine> {
         Some(Engine {
             vocab: Vocab::parse(data)?,
-            pre: Pretokenizer::new(o200k)?,
+            pre: Pretokenizer::new(o200k),
         })
     }
 }
@@ -126,29 +126,29 @@ impl Tokenizer {
 
     /// The number of tokens in `text` (identical to `len(tiktoken.encode_ordinary(text))`).
     pub fn count(&self, text: &str) -> usize {
-        let mut total = 0usize;
-        let vocab = &self.inner.vocab;
-        self.inner.pre.for_each(text, |piece| {
-            total += vocab.count_piece(piece.as_bytes());
-            true
-        });
-        total
+        self.count_bounded(text, usize::MAX)
     }
 
     /// The token count when it is at most `limit`, else `None`; stops early on long texts.
     pub fn count_up_to(&self, text: &str, limit: usize) -> Option<usize> {
+        let n = self.count_bounded(text, limit);
+        (n <= limit).then_some(n)
+    }
+
+    /// The exact count when it is at most `limit`, else some number above `limit` (counting
+    /// stops at the first piece past it; a long piece that cannot fit is not merged at all).
+    fn count_bounded(&self, text: &str, limit: usize) -> usize {
         let mut total = 0usize;
         let vocab = &self.inner.vocab;
         self.inner.pre.for_each(text, |piece| {
-            // A long piece that cannot fit is not merged at all.
-            if total + Vocab::min_tokens(piece.len()) > limit {
-                total = limit + 1;
+            if total.saturating_add(Vocab::min_tokens(piece.len())) > limit {
+                total = limit.saturating_add(1);
                 return false;
             }
             total += vocab.count_piece(piece.as_bytes());
             total <= limit
         });
-        (total <= limit).then_some(total)
+        total
     }
 
     /// The token ids of `text` (special tokens are treated as ordinary text).

@@ -25,6 +25,8 @@ mod lang;
 mod lex;
 mod skeleton;
 mod template;
+// The packing half of the module is build.rs's.
+#[allow(dead_code)]
 mod vocab_hash;
 
 pub use budget::{BudgetFitter, Chunk, Selected, Selection};

@@ -1,5 +1,8 @@
-//! The hash the vocabulary tables are laid out with. One module shared by `build.rs` (which
-//! lays the tables out, through `#[path]`) and `src/bpe.rs` (which probes them).
+//! The hash and the slot layout of the vocabulary tables. One module shared by `build.rs`
+//! (which lays the tables out, through `#[path]`) and `src/bpe.rs` (which probes them).
+//!
+//! A slot is a u64: `tag << 52 | id << 32 | start << 8 | len` (12-bit hash tag, 20-bit id,
+//! 24-bit start in the token blob, 8-bit length); `0` is an empty slot (no token is empty).
 
 /// A 64-bit hash of a token's bytes: eight bytes at a time, multiply-rotate, then a final mix.
 #[inline]
@@ -29,6 +32,33 @@ pub(crate) fn vocab_slot(hash: u64, bits: u32) -> usize {
 /// The 12-bit tag a slot keeps of its token's hash (rejects most wrong slots without touching
 /// the token bytes).
 #[inline]
-pub(crate) fn vocab_tag(hash: u64) -> u64 {
+fn vocab_tag(hash: u64) -> u64 {
     hash & 0xFFF
+}
+
+/// The slot of token `id`, `len` bytes at `start` in the blob, whose bytes hash to `hash`;
+/// `None` when it does not fit the layout.
+#[inline]
+pub(crate) fn pack_slot(hash: u64, id: usize, start: usize, len: usize) -> Option<u64> {
+    let fits = len > 0 && len < 1 << 8 && start < 1 << 24 && id < 1 << 20;
+    fits.then(|| (vocab_tag(hash) << 52) | ((id as u64) << 32) | ((start as u64) << 8) | len as u64)
+}
+
+/// What a slot holding a `len`-byte token that hashes to `hash` shows under [`SLOT_KEY`] (a
+/// length of 256 or more matches no slot).
+#[inline]
+pub(crate) fn slot_key(hash: u64, len: usize) -> u64 {
+    (vocab_tag(hash) << 52) | len as u64
+}
+
+/// The tag and length bits of a slot.
+pub(crate) const SLOT_KEY: u64 = 0xFFF0_0000_0000_00FF;
+
+/// The token id and blob start of a slot.
+#[inline]
+pub(crate) fn slot_token(slot: u64) -> (u32, usize) {
+    (
+        ((slot >> 32) & 0xF_FFFF) as u32,
+        ((slot >> 8) & 0xFF_FFFF) as usize,
+    )
 }
