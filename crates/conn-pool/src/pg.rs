@@ -4,7 +4,7 @@
 use crate::config::PoolConfig;
 use crate::core::{Gate, GatePermit, Priority, Shared};
 use crate::error::{chain, BackendError, ConnectError, Error, Result};
-use crate::redact::{RedactedUrl, Scrubber};
+use crate::redact::{url_scheme, RedactedUrl, Scrubber};
 use crate::stats::{Health, HealthState, PoolStats};
 use std::collections::HashMap;
 use std::fmt;
@@ -25,8 +25,7 @@ pub(crate) fn parse_url(url: &str) -> Result<tokio_postgres::Config> {
     if trimmed.is_empty() {
         return Err(Error::Config("the PostgreSQL URL is empty".into()));
     }
-    if let Some(i) = trimmed.find("://") {
-        let scheme = &trimmed[..i];
+    if let Some((scheme, _)) = url_scheme(trimmed) {
         if scheme != "postgres" && scheme != "postgresql" {
             return Err(Error::Config(format!(
                 "{shown}: the scheme must be postgres:// or postgresql://, not {scheme}://"

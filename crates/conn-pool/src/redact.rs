@@ -45,9 +45,23 @@ impl fmt::Debug for RedactedUrl {
     }
 }
 
+/// Whether `raw` is a URL: its scheme and where the `://` after it starts in `raw`. The scheme
+/// (after leading whitespace) is a letter, then letters, digits, `+`, `-` or `.` (RFC 3986);
+/// anything else before the first `://` is not a URL but a `key=value` string whose value
+/// holds `://` (a password such as `x://y`).
+pub(crate) fn url_scheme(raw: &str) -> Option<(&str, usize)> {
+    let lead = raw.len() - raw.trim_start().len();
+    let i = lead + raw[lead..].find("://")?;
+    let scheme = &raw[lead..i];
+    let mut b = scheme.bytes();
+    let valid = b.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && b.all(|c| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'-' | b'.'));
+    valid.then_some((scheme, i))
+}
+
 fn redact(raw: &str) -> String {
-    match raw.find("://") {
-        Some(i) => redact_url(&raw[..i + 3], &raw[i + 3..]),
+    match url_scheme(raw) {
+        Some((_, i)) => redact_url(&raw[..i + 3], &raw[i + 3..]),
         None => redact_key_values(raw),
     }
 }
@@ -161,7 +175,7 @@ pub(crate) fn passwords_in(raw: &str) -> Vec<String> {
             }
         }
     };
-    if let Some(i) = raw.find("://") {
+    if let Some((_, i)) = url_scheme(raw) {
         let rest = &raw[i + 3..];
         let tail = match rest.rfind('@') {
             Some(at) => {

@@ -5,7 +5,7 @@ use crate::config::PoolConfig;
 use crate::core::Shared;
 use crate::error::{BackendError, ConnectError, Error, Result};
 use crate::pg::health_report;
-use crate::redact::{RedactedUrl, Scrubber};
+use crate::redact::{url_scheme, RedactedUrl, Scrubber};
 use crate::stats::{Health, PoolStats};
 use parking_lot::RwLock;
 use redis::aio::{ConnectionLike, MultiplexedConnection};
@@ -24,13 +24,11 @@ pub(crate) fn parse_url(url: &str) -> Result<redis::Client> {
     if trimmed.is_empty() {
         return Err(Error::Config("the Redis URL is empty".into()));
     }
-    let scheme = trimmed.split("://").next().unwrap_or_default();
-    if !trimmed.contains("://")
-        || !matches!(
-            scheme,
-            "redis" | "rediss" | "unix" | "redis+unix" | "valkey" | "valkeys"
-        )
-    {
+    let scheme = url_scheme(trimmed).map(|(s, _)| s);
+    if !matches!(
+        scheme,
+        Some("redis" | "rediss" | "unix" | "redis+unix" | "valkey" | "valkeys")
+    ) {
         return Err(Error::Config(format!(
             "{shown}: the scheme must be redis://, rediss:// or unix://"
         )));

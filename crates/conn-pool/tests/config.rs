@@ -178,3 +178,26 @@ proptest! {
         prop_assert_eq!(RedactedUrl::new(&raw).to_string(), raw);
     }
 }
+
+/// A `key=value` string whose password holds `://` is not a URL: the password is masked, and
+/// a URL after leading blanks is still one.
+#[test]
+fn a_password_holding_a_scheme_separator_is_masked() {
+    for (raw, want) in [
+        (
+            "host=a user=a password=x://hunter2pw dbname=x",
+            "host=a user=a password=*** dbname=x",
+        ),
+        (
+            "host=a password='p://hunter2pw' dbname=x",
+            "host=a password=*** dbname=x",
+        ),
+        ("  postgres://u:hunter2pw@h/db", "  postgres://u:***@h/db"),
+    ] {
+        assert_eq!(RedactedUrl::new(raw).to_string(), want);
+    }
+    // Parsing it is not mistaken for a URL of another scheme either (that error would have
+    // shown the text before the `://`, password included).
+    let b = PgPool::builder("host=a user=a password=x://hunter2pw dbname=x");
+    assert!(!format!("{b:?}").contains("hunter2pw"));
+}
