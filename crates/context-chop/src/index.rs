@@ -90,7 +90,13 @@ impl IndexOptionsBuilder {
         self.opts.chunk = ChunkOptions {
             target_tokens: target.max(1),
             max_tokens: target.max(1) * 2,
+            syntax: self.opts.chunk.syntax,
         };
+        self
+    }
+    /// What finds syntax boundaries (see [`crate::Syntax`]).
+    pub fn syntax(mut self, syntax: crate::Syntax) -> Self {
+        self.opts.chunk.syntax = syntax;
         self
     }
     /// Worker threads (0 = one per core).

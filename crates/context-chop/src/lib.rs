@@ -49,13 +49,14 @@
 
 mod chunk;
 mod index;
+mod lexical;
 mod pack;
 mod rank;
 mod store;
 mod terms;
 mod walk;
 
-pub use chunk::{Chunk, ChunkOptions, Chunker};
+pub use chunk::{Chunk, ChunkOptions, Chunker, Syntax};
 pub use index::{FileKind, Index, IndexOptions, IndexOptionsBuilder, RefreshStats};
 pub use pack::{
     render, Format, Pack, PackChunk, SelectOptions, SelectOptionsBuilder, SelectedChunk, Selection,

@@ -64,6 +64,7 @@ fn large_items_are_split_inside() {
         ChunkOptions {
             target_tokens: 200,
             max_tokens: 400,
+            ..Default::default()
         },
     );
     assert!(chunks.len() > 5);
@@ -109,6 +110,7 @@ fn fallback_for_prose_and_unknown_languages() {
         ChunkOptions {
             target_tokens: 60,
             max_tokens: 120,
+            ..Default::default()
         },
     );
     assert!(chunks.len() > 3);
@@ -124,6 +126,7 @@ fn fallback_for_prose_and_unknown_languages() {
         ChunkOptions {
             target_tokens: 1,
             max_tokens: 2,
+            ..Default::default()
         },
     );
     assert!(Chunker::new(ChunkOptions::default())
@@ -142,6 +145,6 @@ proptest! {
     ) {
         let nl = if crlf { "\r\n" } else { "\n" };
         let text = lines.join(nl);
-        check_cover(&format!("f.{ext}"), &text, ChunkOptions { target_tokens: target, max_tokens: target * 2 });
+        check_cover(&format!("f.{ext}"), &text, ChunkOptions { target_tokens: target, max_tokens: target * 2, ..Default::default() });
     }
 }

@@ -441,6 +441,7 @@ fn main() {
     let mut per_file: Option<usize> = None;
     let mut misses = false;
     let mut chunk_tokens: Option<usize> = None;
+    let mut syntax = context_chop::Syntax::default();
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
@@ -449,6 +450,18 @@ fn main() {
             "--ablate" => ablate = true,
             "--misses" => misses = true,
             "--chunk-tokens" => chunk_tokens = args.next().and_then(|s| s.parse().ok()),
+            "--syntax" => {
+                syntax = match args.next().as_deref() {
+                    Some("tree-sitter") => context_chop::Syntax::TreeSitter,
+                    Some("lexical") => context_chop::Syntax::Lexical,
+                    other => {
+                        eprintln!(
+                            "eval-context: --syntax takes lexical or tree-sitter, not {other:?}"
+                        );
+                        std::process::exit(2);
+                    }
+                }
+            }
             "--per-file" => per_file = args.next().and_then(|s| s.parse().ok()),
             "--json" => json_out = args.next().map(PathBuf::from),
             other => {
@@ -500,10 +513,12 @@ fn main() {
                 cache_dir: Some(cache.clone()),
                 ..IndexOptions::default()
             };
+            opts.chunk.syntax = syntax;
             if let Some(t) = chunk_tokens {
                 opts.chunk = context_chop::ChunkOptions {
                     target_tokens: t,
                     max_tokens: 2 * t,
+                    syntax,
                 };
             }
             let index = match Index::open(&tree, opts) {

@@ -5,7 +5,7 @@
 //! `cargo xtask fuzz --only chunk` or `cargo +nightly fuzz run chunk` in crates/context-chop.
 #![no_main]
 
-use context_chop::{ChunkOptions, Chunker};
+use context_chop::{ChunkOptions, Chunker, Syntax};
 use libfuzzer_sys::fuzz_target;
 use token_opt::Language;
 
@@ -15,9 +15,11 @@ fuzz_target!(|data: &[u8]| {
     };
     let text = String::from_utf8_lossy(rest);
     let target = 1 + usize::from(size % 64) * 8;
+    let syntax = if size & 0x80 != 0 { Syntax::TreeSitter } else { Syntax::Lexical };
     let chunker = Chunker::new(ChunkOptions {
         target_tokens: target,
         max_tokens: target * 2,
+        syntax,
     });
     for lang in Language::ALL {
         let chunks = chunker.chunk_lang(lang, "fuzz.input", &text);
