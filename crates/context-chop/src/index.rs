@@ -2,6 +2,12 @@
 //! (path, symbol names, body), the symbol table, persistence and incremental refresh.
 
 use crate::chunk::{ChunkOptions, Chunker};
+pub(crate) use crate::postings::Dict;
+use crate::postings::{encode_entry, Builder, Entry, Postings};
+
+/// Postings buffered before the builder writes a sorted segment to a temporary file (12 bytes
+/// each: 1M is 12 MB).
+const POSTINGS_IN_MEMORY: usize = 1 << 20;
 use crate::terms::for_each_term;
 use crate::walk::{read_source, thread_count, walk, Source, WalkIssue, WalkOptions};
 use crate::{store, Error, Result};
@@ -213,10 +219,10 @@ pub(crate) struct ChunkRec {
     pub byte_end: u32,
     pub tokens: u32,
     pub body_len: u32,
-    /// Term ids of the names this chunk defines (as whole terms).
-    pub symbols: Vec<u32>,
-    /// (term, tf in body, tf in symbol names), sorted by term.
-    pub terms: Vec<(u32, u16, u16)>,
+    /// End of this chunk's entry in [`FileRec::entries`] (it starts where the previous
+    /// chunk's ends): the term ids of the names it defines, and its (term, tf in body, tf in
+    /// symbol names) sorted by term.
+    pub entry_end: u32,
 }
 
 /// One file as stored.
@@ -230,77 +236,96 @@ pub(crate) struct FileRec {
     pub lang: u8,
     pub path_terms: Vec<u32>,
     pub chunks: Vec<ChunkRec>,
+    /// The chunks' entries, back to back (see [`ChunkRec::entry_end`]).
+    pub entries: Vec<u8>,
 }
 
-/// The term dictionary.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct Dict {
-    pub terms: Vec<String>,
-    pub map: HashMap<String, u32>,
-}
-
-impl Dict {
-    pub fn intern(&mut self, t: &str) -> u32 {
-        if let Some(&id) = self.map.get(t) {
-            return id;
-        }
-        self.intern_owned(t.to_string())
-    }
-    pub fn intern_owned(&mut self, t: String) -> u32 {
-        if let Some(&id) = self.map.get(&t) {
-            return id;
-        }
-        let id = self.terms.len() as u32;
-        self.terms.push(t.clone());
-        self.map.insert(t, id);
-        id
-    }
-    pub fn get(&self, t: &str) -> Option<u32> {
-        self.map.get(t).copied()
+impl FileRec {
+    /// The entry of chunk `ci` (empty when out of range).
+    pub fn entry(&self, ci: usize) -> Entry<'_> {
+        let end = self.chunks.get(ci).map_or(0, |c| c.entry_end as usize);
+        let start = match ci.checked_sub(1) {
+            Some(p) => self.chunks.get(p).map_or(0, |c| c.entry_end as usize),
+            None => 0,
+        };
+        Entry::new(self.entries.get(start..end).unwrap_or(&[]))
     }
 }
-
-/// A posting: (global chunk id, tf in body, tf in symbols).
-pub(crate) type Posting = (u32, u16, u16);
 
 /// Query-time structures, rebuilt from the files after every change.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Derived {
-    /// (file index, chunk index in file) of every global chunk id.
-    pub chunk_at: Vec<(u32, u32)>,
-    /// The first global chunk id of each file.
+    /// The first global chunk id of each file, then the number of chunks.
     pub file_first: Vec<u32>,
-    /// Postings of all terms, grouped by term id (compressed rows: see `post_start`).
-    pub postings: Vec<Posting>,
-    /// `postings[post_start[t]..post_start[t + 1]]` are the postings of term `t`.
-    pub post_start: Vec<u32>,
-    /// Files whose path has the term, grouped by term id (see `path_start`).
-    pub path_files: Vec<u32>,
-    /// `path_files[path_start[t]..path_start[t + 1]]` are the files of term `t`.
-    pub path_start: Vec<u32>,
+    /// Files whose path has each term.
+    pub path_files: Defs,
     /// Chunks defining a symbol, by the symbol's term id.
-    pub defs: HashMap<u32, Vec<u32>>,
+    pub defs: Defs,
     /// Mean body length in terms.
     pub avg_body: f32,
 }
 
 impl Derived {
-    /// The postings of term `t`.
-    pub fn posts(&self, t: u32) -> &[Posting] {
-        let t = t as usize;
-        match (self.post_start.get(t), self.post_start.get(t + 1)) {
-            (Some(&a), Some(&b)) => self.postings.get(a as usize..b as usize).unwrap_or(&[]),
-            _ => &[],
+    /// The files whose path has term `t`.
+    pub fn path_of(&self, t: u32) -> &[u32] {
+        self.path_files.get(&t).unwrap_or(&[])
+    }
+
+    /// Number of chunks.
+    pub fn chunks(&self) -> usize {
+        self.file_first.last().copied().unwrap_or(0) as usize
+    }
+
+    /// (file index, chunk index in the file) of global chunk `c`.
+    pub fn locate(&self, c: u32) -> Option<(u32, u32)> {
+        if c as usize >= self.chunks() {
+            return None;
+        }
+        // The last file starting at or before `c` (empty files share their start).
+        let f = self
+            .file_first
+            .partition_point(|&x| x <= c)
+            .checked_sub(1)?;
+        Some((f as u32, c - self.file_first[f]))
+    }
+
+    /// [`Derived::locate`] for ids visited in increasing order: `cursor` is the file of the
+    /// previous call (start at 0).
+    pub fn locate_from(&self, cursor: &mut usize, c: u32) -> Option<(u32, u32)> {
+        let ff = &self.file_first;
+        if ff.get(*cursor).is_some_and(|&s| s <= c) && ff.get(*cursor + 1).is_some_and(|&e| c < e) {
+            return Some((*cursor as u32, c - ff[*cursor]));
+        }
+        let (f, k) = self.locate(c)?;
+        *cursor = f as usize;
+        Some((f, k))
+    }
+}
+
+/// Ids by term (chunks defining a symbol, files whose path has a term): (term, id) pairs
+/// sorted, searched by term.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Defs {
+    terms: Vec<u32>,
+    chunks: Vec<u32>,
+}
+
+impl Defs {
+    /// From (term, chunk) pairs in any order.
+    fn from_pairs(mut pairs: Vec<(u32, u32)>) -> Defs {
+        pairs.sort_unstable();
+        pairs.dedup();
+        Defs {
+            terms: pairs.iter().map(|p| p.0).collect(),
+            chunks: pairs.iter().map(|p| p.1).collect(),
         }
     }
 
-    /// The files whose path has term `t`.
-    pub fn path_of(&self, t: u32) -> &[u32] {
-        let t = t as usize;
-        match (self.path_start.get(t), self.path_start.get(t + 1)) {
-            (Some(&a), Some(&b)) => self.path_files.get(a as usize..b as usize).unwrap_or(&[]),
-            _ => &[],
-        }
+    /// The ids under term `t`, increasing.
+    pub fn get(&self, t: &u32) -> Option<&[u32]> {
+        let a = self.terms.partition_point(|x| x < t);
+        let b = self.terms.partition_point(|x| x <= t);
+        (b > a).then(|| self.chunks.get(a..b)).flatten()
     }
 }
 
@@ -338,18 +363,64 @@ pub struct Index {
     pub(crate) dict: Dict,
     pub(crate) files: Vec<FileRec>,
     pub(crate) derived: Derived,
+    /// The inverted postings of every term, by global chunk id.
+    pub(crate) postings: Postings,
     version: String,
     last: RefreshStats,
 }
 
 /// Result of processing one file in a worker.
 struct Processed {
-    walked: usize,
     hash: [u8; 32],
     kind: FileKind,
     lang: u8,
     /// None: unchanged (same hash as the old record).
-    data: Option<(Vec<String>, Vec<ChunkRec>)>,
+    data: Option<Indexed>,
+}
+
+/// A file's chunks as a worker produces them (file-local term ids), then as stored (global
+/// ids, one entry stream) once the main thread has interned the names.
+#[derive(Default)]
+struct Indexed {
+    names: Vec<String>,
+    raw: Vec<RawChunk>,
+    chunks: Vec<ChunkRec>,
+    /// The chunks' symbol entries.
+    entries: Vec<u8>,
+    /// Each chunk's (term, tf in body, tf in symbols), global ids, sorted: for the postings.
+    terms: Vec<Vec<(u32, u16, u16)>>,
+}
+
+/// One chunk before interning.
+struct RawChunk {
+    rec: ChunkRec,
+    symbols: Vec<u32>,
+    terms: Vec<(u32, u16, u16)>,
+}
+
+impl Indexed {
+    /// Maps the file-local ids to `dict`'s and encodes the chunks' symbol entries.
+    fn intern(&mut self, dict: &mut Dict) {
+        let ids: Vec<u32> = self.names.iter().map(|n| dict.intern(n)).collect();
+        let map = |t: u32| ids.get(t as usize).copied().unwrap_or(0);
+        self.chunks = Vec::with_capacity(self.raw.len());
+        for mut c in std::mem::take(&mut self.raw) {
+            for t in &mut c.terms {
+                t.0 = map(t.0);
+            }
+            c.terms.sort_unstable_by_key(|t| t.0);
+            for s in &mut c.symbols {
+                *s = map(*s);
+            }
+            encode_entry(&mut self.entries, &c.symbols);
+            self.terms.push(c.terms);
+            let mut rec = c.rec;
+            rec.entry_end = u32::try_from(self.entries.len()).unwrap_or(u32::MAX);
+            self.chunks.push(rec);
+        }
+        self.entries.shrink_to_fit();
+        self.names = Vec::new();
+    }
 }
 
 fn lang_id(lang: Language) -> u8 {
@@ -376,7 +447,7 @@ pub(crate) fn whole_term(name: &str) -> Option<String> {
 }
 
 /// Chunks and indexes one file's text with a file-local dictionary.
-fn index_text(chunker: &Chunker, path: &str, text: &str) -> (Vec<String>, Vec<ChunkRec>) {
+fn index_text(chunker: &Chunker, path: &str, text: &str) -> Indexed {
     let mut local: HashMap<String, u32> = HashMap::default();
     let mut names: Vec<String> = Vec::new();
     let intern = |t: &str, local: &mut HashMap<String, u32>, names: &mut Vec<String>| -> u32 {
@@ -435,18 +506,25 @@ fn index_text(chunker: &Chunker, path: &str, text: &str) -> (Vec<String>, Vec<Ch
             })
             .collect();
         terms.sort_unstable_by_key(|t| t.0);
-        out.push(ChunkRec {
-            start_line: c.start_line,
-            end_line: c.end_line,
-            byte_start: c.byte_start as u32,
-            byte_end: c.byte_end as u32,
-            tokens: c.tokens as u32,
-            body_len,
+        out.push(RawChunk {
+            rec: ChunkRec {
+                start_line: c.start_line,
+                end_line: c.end_line,
+                byte_start: c.byte_start as u32,
+                byte_end: c.byte_end as u32,
+                tokens: c.tokens as u32,
+                body_len,
+                entry_end: 0,
+            },
             symbols,
             terms,
         });
     }
-    (names, out)
+    Indexed {
+        names,
+        raw: out,
+        ..Indexed::default()
+    }
 }
 
 impl Index {
@@ -481,6 +559,7 @@ impl Index {
             dict: Dict::default(),
             files: Vec::new(),
             derived: Derived::default(),
+            postings: Postings::default(),
             version: String::new(),
             last: RefreshStats::default(),
         };
@@ -544,7 +623,7 @@ impl Index {
 
     /// Number of chunks.
     pub fn chunk_count(&self) -> usize {
-        self.derived.chunk_at.len()
+        self.derived.chunks()
     }
 
     /// Indexed paths (relative, sorted).
@@ -567,7 +646,7 @@ impl Index {
             .map(|cs| {
                 cs.iter()
                     .filter_map(|&c| {
-                        let (f, k) = *self.derived.chunk_at.get(c as usize)?;
+                        let (f, k) = self.derived.locate(c)?;
                         let file = self.files.get(f as usize)?;
                         let ch = file.chunks.get(k as usize)?;
                         Some((file.path.as_str(), ch.start_line, ch.end_line))
@@ -599,9 +678,10 @@ impl Index {
             path: path.clone(),
             source: e,
         })?;
-        let (dict, files) = store::decode(&bytes, &self.options_fingerprint())?;
+        let (dict, files, postings) = store::decode(&bytes, &self.options_fingerprint())?;
         self.dict = dict;
         self.files = files;
+        self.postings = postings;
         Ok(())
     }
 
@@ -622,6 +702,7 @@ impl Index {
                 &self.options_fingerprint(),
                 &self.dict,
                 &self.files,
+                &self.postings,
             )?;
             std::io::Write::flush(&mut out)
         };
@@ -676,14 +757,31 @@ impl Index {
         }
         let chunker = Chunker::new(self.opts.chunk);
         let next = AtomicUsize::new(0);
-        let mut results: Vec<Processed> = Vec::with_capacity(todo.len());
-        let (tx, rx) = std::sync::mpsc::channel::<Processed>();
-        let dict = &mut self.dict;
+        let (tx, rx) = std::sync::mpsc::channel::<(usize, Option<Processed>)>();
         let issues: Mutex<Vec<WalkIssue>> = Mutex::new(Vec::new());
         let nthreads = thread_count(self.opts.walk.threads).min(todo.len().max(1));
-        let files_ref = &self.files;
         let warm = self.opts.warm_tokenizer.filter(|_| todo.len() >= 32);
-        std::thread::scope(|s| {
+        // Old chunk ids: where each old file's chunks started.
+        let mut old_first: Vec<u32> = Vec::with_capacity(self.files.len());
+        let mut old_chunks = 0u32;
+        for f in &self.files {
+            old_first.push(old_chunks);
+            old_chunks += f.chunks.len() as u32;
+        }
+        let mut remap = vec![u32::MAX; old_chunks as usize];
+        let mut builder = Builder::new(std::env::temp_dir(), POSTINGS_IN_MEMORY);
+        let old_hash: Vec<[u8; 32]> = self.files.iter().map(|f| f.hash).collect();
+        let mut old_files: Vec<Option<FileRec>> = std::mem::take(&mut self.files)
+            .into_iter()
+            .map(Some)
+            .collect();
+        let mut changed = false;
+        let mut seen_old = 0usize;
+        let mut hashed = 0usize;
+        let mut new_files: Vec<FileRec> = Vec::with_capacity(walked.files.len());
+        let mut next_chunk = 0u32;
+        let dict = &mut self.dict;
+        let result: Result<()> = std::thread::scope(|s| {
             if let Some(enc) = warm {
                 s.spawn(move || token_opt::Tokenizer::new(enc).map(|t| t.count("warm")));
             }
@@ -704,15 +802,18 @@ impl Index {
                                         message: e.to_string(),
                                     });
                                 }
+                                if tx.send((wi, None)).is_err() {
+                                    break;
+                                }
                                 continue;
                             }
                         };
                         let hash = *hash.as_bytes();
                         let same = old
                             .get(w.path.as_str())
-                            .is_some_and(|&o| files_ref[o].hash == hash);
+                            .is_some_and(|&o| old_hash.get(o) == Some(&hash));
                         let (kind, lang, data) = match src {
-                            Source::Binary => (FileKind::Binary, 0, Some((Vec::new(), Vec::new()))),
+                            Source::Binary => (FileKind::Binary, 0, Some(Indexed::default())),
                             Source::Text(text) => {
                                 let first = text.lines().next().unwrap_or("");
                                 let lang = Language::detect(&w.path, first);
@@ -725,13 +826,15 @@ impl Index {
                                 (kind, lang_id(lang), data)
                             }
                         };
-                        let sent = tx.send(Processed {
-                            walked: wi,
-                            hash,
-                            kind,
-                            lang,
-                            data,
-                        });
+                        let sent = tx.send((
+                            wi,
+                            Some(Processed {
+                                hash,
+                                kind,
+                                lang,
+                                data,
+                            }),
+                        ));
                         if sent.is_err() {
                             break;
                         }
@@ -739,46 +842,57 @@ impl Index {
                 });
             }
             drop(tx);
-            // Intern each file's terms as it arrives, so the per-file dictionaries do not all
-            // live at once.
-            for mut p in rx {
-                if let Some((names, chunks)) = p.data.as_mut() {
-                    let ids: Vec<u32> = names.iter().map(|n| dict.intern(n)).collect();
-                    for c in chunks.iter_mut() {
-                        for t in &mut c.terms {
-                            t.0 = ids[t.0 as usize];
-                        }
-                        c.terms.sort_unstable_by_key(|t| t.0);
-                        for sym in &mut c.symbols {
-                            *sym = ids[*sym as usize];
+            // Assemble the new file list in walk order as results arrive (workers run a little
+            // ahead; early arrivals wait in `ahead`), feeding re-indexed chunks to the postings
+            // builder in chunk id order, so no file's terms are held longer than needed.
+            let mut ahead: HashMap<usize, Option<Processed>> = HashMap::default();
+            let mut todo_at = 0usize;
+            let mut keep =
+                |fi: usize, prev: FileRec, new_files: &mut Vec<FileRec>, next_chunk: &mut u32| {
+                    let first = old_first.get(fi).copied().unwrap_or(0);
+                    for k in 0..prev.chunks.len() as u32 {
+                        if let Some(r) = remap.get_mut((first + k) as usize) {
+                            *r = *next_chunk + k;
                         }
                     }
-                    *names = Vec::new();
+                    *next_chunk += prev.chunks.len() as u32;
+                    new_files.push(prev);
+                };
+            for (i, w) in walked.files.iter().enumerate() {
+                let o = old.get(w.path.as_str()).copied();
+                if o.is_some() {
+                    seen_old += 1;
                 }
-                results.push(p);
-            }
-        });
-        results.sort_by_key(|p| p.walked);
-        stats.issues.extend(issues.into_inner().unwrap_or_default());
-        stats.hashed = results.len();
-        // Assemble the new file list in walk order.
-        let mut old_files: Vec<Option<FileRec>> = std::mem::take(&mut self.files)
-            .into_iter()
-            .map(Some)
-            .collect();
-        let mut changed = false;
-        let mut new_files = Vec::with_capacity(walked.files.len());
-        let mut ri = 0usize;
-        let mut seen_old = 0usize;
-        for (i, w) in walked.files.iter().enumerate() {
-            let o = old.get(w.path.as_str()).copied();
-            if o.is_some() {
-                seen_old += 1;
-            }
-            if ri < results.len() && results[ri].walked == i {
-                let p = &mut results[ri];
-                ri += 1;
-                let rec = match (p.data.take(), o.and_then(|o| old_files[o].take())) {
+                let in_todo = todo.get(todo_at) == Some(&i);
+                if !in_todo {
+                    // Unchanged by metadata: keep what we had.
+                    if let Some(prev) = o.and_then(|o| old_files[o].take()) {
+                        keep(o.unwrap_or(0), prev, &mut new_files, &mut next_chunk);
+                    }
+                    continue;
+                }
+                todo_at += 1;
+                let got = loop {
+                    if let Some(g) = ahead.remove(&i) {
+                        break g;
+                    }
+                    match rx.recv() {
+                        Ok((wi, p)) if wi == i => break p,
+                        Ok((wi, p)) => {
+                            ahead.insert(wi, p);
+                        }
+                        Err(_) => break None,
+                    }
+                };
+                let Some(mut p) = got else {
+                    // Unreadable this time: keep what we had.
+                    if let Some(prev) = o.and_then(|o| old_files[o].take()) {
+                        keep(o.unwrap_or(0), prev, &mut new_files, &mut next_chunk);
+                    }
+                    continue;
+                };
+                hashed += 1;
+                match (p.data.take(), o.and_then(|o| old_files[o].take())) {
                     (None, Some(mut prev)) => {
                         // Same contents: keep the chunks, remember the new metadata.
                         if prev.mtime_ns != w.mtime_ns || prev.size != w.size {
@@ -786,20 +900,24 @@ impl Index {
                             prev.size = w.size;
                             changed = true;
                         }
-                        prev
+                        keep(o.unwrap_or(0), prev, &mut new_files, &mut next_chunk);
                     }
                     (data, _) => {
-                        // Terms were interned as the file arrived.
-                        let (_, chunks) = data.unwrap_or_default();
+                        let mut data = data.unwrap_or_default();
+                        data.intern(dict);
+                        for c in std::mem::take(&mut data.terms) {
+                            builder.push(next_chunk, c.into_iter())?;
+                            next_chunk += 1;
+                        }
                         if p.kind != FileKind::Binary {
                             stats.reindexed += 1;
                         }
                         changed = true;
                         let path_terms = crate::terms::path_terms(&w.path)
                             .iter()
-                            .map(|t| self.dict.intern(t))
+                            .map(|t| dict.intern(t))
                             .collect();
-                        FileRec {
+                        new_files.push(FileRec {
                             path: w.path.clone(),
                             hash: p.hash,
                             size: w.size,
@@ -807,16 +925,17 @@ impl Index {
                             kind: p.kind,
                             lang: p.lang,
                             path_terms,
-                            chunks,
-                        }
+                            chunks: data.chunks,
+                            entries: data.entries,
+                        });
                     }
-                };
-                new_files.push(rec);
-            } else if let Some(prev) = o.and_then(|o| old_files[o].take()) {
-                // Unchanged by metadata, or unreadable this time: keep what we had.
-                new_files.push(prev);
+                }
             }
-        }
+            Ok(())
+        });
+        result?;
+        stats.issues.extend(issues.into_inner().unwrap_or_default());
+        stats.hashed = hashed;
         stats.removed = old.len() - seen_old;
         if stats.removed > 0 {
             changed = true;
@@ -828,10 +947,21 @@ impl Index {
             .filter(|f| f.kind == FileKind::Binary)
             .count();
         if changed || self.version.is_empty() {
+            let fresh = builder.finish(self.dict.len())?;
+            let identity = remap.iter().enumerate().all(|(i, &r)| r == i as u32);
+            self.postings = if remap.iter().all(|&r| r == u32::MAX) {
+                fresh
+            } else if identity && fresh.is_empty() && old_chunks == next_chunk {
+                std::mem::take(&mut self.postings)
+            } else {
+                Postings::merge(&self.postings, &remap, &fresh, self.dict.len())?
+            };
+            drop(remap);
+            self.dict.shrink();
             self.rebuild_derived();
             self.version = self.compute_version();
         }
-        stats.chunks = self.derived.chunk_at.len();
+        stats.chunks = self.derived.chunks();
         if self.opts.persist && (changed || force_save) {
             match self.save() {
                 Ok(()) => stats.saved = true,
@@ -857,72 +987,30 @@ impl Index {
     }
 
     fn rebuild_derived(&mut self) {
-        let nterms = self.dict.terms.len();
-        // Count, then fill: one flat array per table instead of a vector per term.
-        let mut post_start = vec![0u32; nterms + 1];
-        let mut path_start = vec![0u32; nterms + 1];
-        let mut nchunks = 0usize;
-        for f in &self.files {
-            for &t in &f.path_terms {
-                path_start[t as usize + 1] += 1;
-            }
-            nchunks += f.chunks.len();
-            for c in &f.chunks {
-                for &(t, _, _) in &c.terms {
-                    post_start[t as usize + 1] += 1;
-                }
-            }
-        }
-        for i in 0..nterms {
-            post_start[i + 1] += post_start[i];
-            path_start[i + 1] += path_start[i];
-        }
-        let mut post_fill: Vec<u32> = post_start[..nterms].to_vec();
-        let mut path_fill: Vec<u32> = path_start[..nterms].to_vec();
-        let mut d = Derived {
-            postings: vec![(0, 0, 0); post_start[nterms] as usize],
-            path_files: vec![0; path_start[nterms] as usize],
-            chunk_at: Vec::with_capacity(nchunks),
-            file_first: Vec::with_capacity(self.files.len() + 1),
-            ..Derived::default()
-        };
+        let mut file_first = Vec::with_capacity(self.files.len() + 1);
         let mut total_len = 0u64;
+        let mut defs: Vec<(u32, u32)> = Vec::new();
+        let mut paths: Vec<(u32, u32)> = Vec::new();
+        let mut id = 0u32;
         for (fi, f) in self.files.iter().enumerate() {
-            d.file_first.push(d.chunk_at.len() as u32);
-            for &t in &f.path_terms {
-                let slot = &mut path_fill[t as usize];
-                d.path_files[*slot as usize] = fi as u32;
-                *slot += 1;
-            }
+            file_first.push(id);
+            paths.extend(f.path_terms.iter().map(|&t| (t, fi as u32)));
             for (ci, c) in f.chunks.iter().enumerate() {
-                let id = d.chunk_at.len() as u32;
-                d.chunk_at.push((fi as u32, ci as u32));
                 total_len += u64::from(c.body_len);
-                for &(t, b, s) in &c.terms {
-                    let slot = &mut post_fill[t as usize];
-                    d.postings[*slot as usize] = (id, b, s);
-                    *slot += 1;
-                }
-                for &s in &c.symbols {
-                    d.defs.entry(s).or_default().push(id);
-                }
+                defs.extend(f.entry(ci).symbols().map(|s| (s, id)));
+                id += 1;
             }
         }
-        d.post_start = post_start;
-        d.path_start = path_start;
-        d.file_first.push(d.chunk_at.len() as u32);
-        d.avg_body = if d.chunk_at.is_empty() {
-            1.0
-        } else {
-            (total_len as f32 / d.chunk_at.len() as f32).max(1.0)
+        file_first.push(id);
+        self.derived = Derived {
+            file_first,
+            path_files: Defs::from_pairs(paths),
+            defs: Defs::from_pairs(defs),
+            avg_body: if id == 0 {
+                1.0
+            } else {
+                (total_len as f32 / id as f32).max(1.0)
+            },
         };
-        self.derived = d;
-    }
-
-    /// The stored record of a global chunk id.
-    pub(crate) fn chunk(&self, id: u32) -> Option<(&FileRec, &ChunkRec)> {
-        let &(f, c) = self.derived.chunk_at.get(id as usize)?;
-        let file = self.files.get(f as usize)?;
-        Some((file, file.chunks.get(c as usize)?))
     }
 }

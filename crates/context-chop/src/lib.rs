@@ -51,6 +51,7 @@ mod chunk;
 mod index;
 mod lexical;
 mod pack;
+mod postings;
 mod rank;
 mod store;
 mod terms;

@@ -496,7 +496,7 @@ impl Index {
     }
 
     /// The text of file `f` when it still has the contents that were indexed.
-    fn current_text(&self, f: u32) -> Option<String> {
+    pub(crate) fn current_text(&self, f: u32) -> Option<String> {
         let file = self.files.get(f as usize)?;
         match read_source(&self.root.join(&file.path)) {
             Ok((Source::Text(t), hash)) if *hash.as_bytes() == file.hash => Some(t),
@@ -521,7 +521,7 @@ impl Index {
             let mut seen: BTreeSet<u32> = BTreeSet::new();
             let (mut first, mut rest) = (Vec::new(), Vec::new());
             for h in hits {
-                let f = self.derived.chunk_at.get(h.chunk as usize).map(|c| c.0);
+                let f = self.derived.locate(h.chunk).map(|c| c.0);
                 match f {
                     Some(f) if seen.len() < opts.spread_files && seen.insert(f) => first.push(h),
                     _ => rest.push(h),
@@ -644,7 +644,7 @@ impl Index {
                 _ => hits
                     .iter()
                     .filter_map(|h| {
-                        let &(f, k) = self.derived.chunk_at.get(h.chunk as usize)?;
+                        let (f, k) = self.derived.locate(h.chunk)?;
                         Some((f, k, h.score))
                     })
                     .collect(),

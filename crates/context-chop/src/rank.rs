@@ -167,10 +167,40 @@ fn query_terms(q: &Query) -> (Vec<(String, f32)>, Vec<String>, bool) {
 }
 
 impl Index {
+    /// The distinct terms of chunk `id`'s body (read back from its file, which must still hold
+    /// the indexed contents; the index keeps postings by term, not terms by chunk).
+    fn body_terms(&self, id: u32) -> Vec<u32> {
+        let Some((fi, ci)) = self.derived.locate(id) else {
+            return Vec::new();
+        };
+        let Some(rec) = self
+            .files
+            .get(fi as usize)
+            .and_then(|f| f.chunks.get(ci as usize))
+        else {
+            return Vec::new();
+        };
+        let Some(text) = self.current_text(fi) else {
+            return Vec::new();
+        };
+        let body = text
+            .get(rec.byte_start as usize..rec.byte_end as usize)
+            .unwrap_or("");
+        let mut out = Vec::new();
+        for_each_term(body, |t, _| {
+            if let Some(id) = self.dict.get(t) {
+                out.push(id);
+            }
+        });
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
     /// Ranks the chunks for `query`, best first (chunks without any matching term are left out).
     pub fn rank(&self, query: &Query, opts: &RankOptions) -> Vec<Hit> {
         let d = &self.derived;
-        let n = d.chunk_at.len();
+        let n = d.chunks();
         if n == 0 {
             return Vec::new();
         }
@@ -186,9 +216,9 @@ impl Index {
             let Some(tid) = self.dict.get(t) else {
                 continue;
             };
-            let posts = d.posts(tid);
+            let posts = self.postings.of(tid);
             let pfiles = d.path_of(tid);
-            let mut df = posts.len();
+            let mut df = posts.clone().count();
             for &f in pfiles {
                 file_mark[f as usize] = qi as u32;
                 df += (d.file_first[f as usize + 1] - d.file_first[f as usize]) as usize;
@@ -196,9 +226,10 @@ impl Index {
             let df = (df as f32).min(nf);
             let idf = (1.0 + (nf - df + 0.5) / (df + 0.5)).ln();
             idf_of.insert(tid, idf);
-            let mut local: Vec<u32> = Vec::with_capacity(posts.len());
-            for &(c, b, s) in posts {
-                let Some(&(fi, ci)) = d.chunk_at.get(c as usize) else {
+            let mut local: Vec<u32> = Vec::with_capacity(df as usize);
+            let mut cursor = 0usize;
+            for (c, b, s) in posts {
+                let Some((fi, ci)) = d.locate_from(&mut cursor, c) else {
                     continue;
                 };
                 let len = self.files[fi as usize].chunks[ci as usize].body_len as f32;
@@ -251,7 +282,7 @@ impl Index {
         }
         // Priors.
         for &c in &touched {
-            let (fi, _) = d.chunk_at[c as usize];
+            let Some((fi, _)) = d.locate(c) else { continue };
             let kind = self.files[fi as usize].kind;
             let prior = match kind {
                 FileKind::Doc if !docs_query => opts.doc_prior,
@@ -267,14 +298,8 @@ impl Index {
             seeds.truncate(opts.neighbour_seeds);
             let mut bonus: HashMap<u32, f32> = HashMap::default();
             for &s in &seeds {
-                let Some((_, rec)) = self.chunk(s) else {
-                    continue;
-                };
                 let base = scores[s as usize] * opts.neighbour_weight;
-                for &(t, b, _) in &rec.terms {
-                    if b == 0 {
-                        continue;
-                    }
+                for t in self.body_terms(s) {
                     let Some(cs) = d.defs.get(&t) else { continue };
                     if cs.len() > 3 || cs.contains(&s) {
                         continue;
@@ -295,12 +320,12 @@ impl Index {
         if opts.file_weight > 0.0 {
             let mut best: HashMap<u32, f32> = HashMap::default();
             for &c in &touched {
-                let f = d.chunk_at[c as usize].0;
+                let Some((f, _)) = d.locate(c) else { continue };
                 let e = best.entry(f).or_default();
                 *e = e.max(scores[c as usize]);
             }
             for &c in &touched {
-                let f = d.chunk_at[c as usize].0;
+                let Some((f, _)) = d.locate(c) else { continue };
                 scores[c as usize] += opts.file_weight * best.get(&f).copied().unwrap_or(0.0);
             }
         }

@@ -3,12 +3,13 @@
 //! bound and returns an error on anything unexpected; it never panics.
 
 use crate::index::{ChunkRec, Dict, FileKind, FileRec};
+use crate::postings::Postings;
 use crate::{Error, Result};
 
 /// The magic bytes at the start of an index file.
 const MAGIC: &[u8; 8] = b"CCHOPIDX";
 /// Bumped whenever the layout changes; older files are rebuilt.
-pub(crate) const FORMAT_VERSION: u32 = 3;
+pub(crate) const FORMAT_VERSION: u32 = 4;
 
 pub(crate) struct Writer<'w> {
     buf: Vec<u8>,
@@ -108,6 +109,7 @@ pub(crate) fn encode_to(
     fingerprint: &[u8; 32],
     dict: &Dict,
     files: &[FileRec],
+    postings: &Postings,
 ) -> std::io::Result<()> {
     out.write_all(MAGIC)?;
     out.write_all(&FORMAT_VERSION.to_le_bytes())?;
@@ -118,8 +120,8 @@ pub(crate) fn encode_to(
         hasher: blake3::Hasher::new(),
         len: 0,
     };
-    w.var(dict.terms.len() as u64);
-    for t in &dict.terms {
+    w.var(dict.len() as u64);
+    for t in dict.iter() {
         w.bytes(t.as_bytes());
         w.spill(false)?;
     }
@@ -143,19 +145,16 @@ pub(crate) fn encode_to(
             w.var(u64::from(c.byte_end - c.byte_start));
             w.var(u64::from(c.tokens));
             w.var(u64::from(c.body_len));
-            w.var(c.symbols.len() as u64);
-            for &s in &c.symbols {
-                w.var(u64::from(s));
-            }
-            w.var(c.terms.len() as u64);
-            let mut prev = 0u32;
-            for &(t, b, s) in &c.terms {
-                w.var(u64::from(t - prev));
-                prev = t;
-                w.var(u64::from(b));
-                w.var(u64::from(s));
-            }
+            w.var(u64::from(c.entry_end));
         }
+        // The chunks' symbol entries as they are held in memory (checked entry by entry on load).
+        w.bytes(&f.entries);
+        w.spill(false)?;
+    }
+    // The postings as held in memory: per term, the encoded list.
+    w.var(postings.terms() as u64);
+    for t in 0..postings.terms() as u32 {
+        w.bytes(postings.raw(t));
         w.spill(false)?;
     }
     w.spill(true)?;
@@ -167,7 +166,10 @@ pub(crate) fn encode_to(
 
 /// Decodes an index file; an error when the header, the options fingerprint, the checksum or
 /// any part of the payload does not match.
-pub(crate) fn decode(bytes: &[u8], fingerprint: &[u8; 32]) -> Result<(Dict, Vec<FileRec>)> {
+pub(crate) fn decode(
+    bytes: &[u8],
+    fingerprint: &[u8; 32],
+) -> Result<(Dict, Vec<FileRec>, Postings)> {
     let head = 8 + 4 + 32;
     if bytes.len() < head + 8 + 32 || &bytes[..8] != MAGIC {
         return Err(corrupt("not an index file"));
@@ -201,10 +203,11 @@ pub(crate) fn decode(bytes: &[u8], fingerprint: &[u8; 32]) -> Result<(Dict, Vec<
     let nterms = r.len(1)?;
     let mut dict = Dict::default();
     for _ in 0..nterms {
-        let t = r.string()?;
-        dict.intern_owned(t);
+        let t = r.bytes()?;
+        let t = std::str::from_utf8(t).map_err(|_| corrupt("term is not UTF-8"))?;
+        dict.intern(t);
     }
-    if dict.terms.len() != nterms {
+    if dict.len() != nterms {
         return Err(corrupt("duplicate terms"));
     }
     let check = |t: u64| -> Result<u32> {
@@ -245,21 +248,7 @@ pub(crate) fn decode(bytes: &[u8], fingerprint: &[u8; 32]) -> Result<(Dict, Vec<
                 .ok_or_else(|| corrupt("overflow"))?;
             let tokens = r.u32()?;
             let body_len = r.u32()?;
-            let ns = r.len(1)?;
-            let mut symbols = Vec::with_capacity(ns);
-            for _ in 0..ns {
-                symbols.push(check(r.var()?)?);
-            }
-            let nt = r.len(3)?;
-            let mut terms = Vec::with_capacity(nt);
-            let mut prev = 0u64;
-            for _ in 0..nt {
-                prev += r.var()?;
-                let t = check(prev)?;
-                let b = u16::try_from(r.var()?).map_err(|_| corrupt("tf out of range"))?;
-                let s = u16::try_from(r.var()?).map_err(|_| corrupt("tf out of range"))?;
-                terms.push((t, b, s));
-            }
+            let entry_end = r.u32()?;
             chunks.push(ChunkRec {
                 start_line,
                 end_line,
@@ -267,11 +256,21 @@ pub(crate) fn decode(bytes: &[u8], fingerprint: &[u8; 32]) -> Result<(Dict, Vec<
                 byte_end,
                 tokens,
                 body_len,
-                symbols,
-                terms,
+                entry_end,
             });
         }
-        files.push(FileRec {
+        let entries = r.bytes()?.to_vec();
+        let mut prev_end = 0u32;
+        for c in &chunks {
+            if c.entry_end < prev_end || c.entry_end as usize > entries.len() {
+                return Err(corrupt("chunk entry out of range"));
+            }
+            prev_end = c.entry_end;
+        }
+        if prev_end as usize != entries.len() {
+            return Err(corrupt("trailing chunk entries"));
+        }
+        let file = FileRec {
             path,
             hash,
             size,
@@ -280,10 +279,27 @@ pub(crate) fn decode(bytes: &[u8], fingerprint: &[u8; 32]) -> Result<(Dict, Vec<
             lang,
             path_terms,
             chunks,
-        });
+            entries,
+        };
+        if (0..file.chunks.len()).any(|ci| !file.entry(ci).check(nterms)) {
+            return Err(corrupt("bad chunk entry"));
+        }
+        files.push(file);
+    }
+    let nchunks: usize = files.iter().map(|f| f.chunks.len()).sum();
+    let np = r.len(1)?;
+    if np > nterms {
+        return Err(corrupt("postings for unknown terms"));
+    }
+    let mut postings = Postings::with_capacity(np, payload.len().saturating_sub(r.pos));
+    for _ in 0..np {
+        let list = r.bytes()?;
+        if !postings.push_raw(list, nchunks) {
+            return Err(corrupt("bad postings"));
+        }
     }
     if r.pos != payload.len() {
         return Err(corrupt("trailing bytes"));
     }
-    Ok((dict, files))
+    Ok((dict, files, postings))
 }
