@@ -7,6 +7,14 @@
 //! one-file change re-indexed; and the peers packing the same tree (time and peak RSS from
 //! `/usr/bin/time`). Peers are installed into `target/bench-tools/` (repomix from npm,
 //! code2prompt with `cargo install`) unless `--quick` or `BENCH_NO_INSTALL` is set.
+//!
+//! The scale target: a tree of at least 1 GB and 70k files (`target/bench-big-tree`, built once
+//! and reused): this machine's own sources (the cargo registry, the Python standard library,
+//! `/usr/include`, the JavaScript packages under `target/bench-tools`), then variant copies
+//! of them in which a third of the identifiers get a per-copy suffix (so the vocabulary grows as
+//! it would with more code, not just the postings) until both sizes are reached. Measured in a
+//! child process: the cold index (walk, chunk, index, save) with its peak RSS, then warm packs;
+//! code2prompt packs the same tree in the same run. `BENCH_NO_BIG=1` skips it.
 
 use bench_support::{peak_rss_bytes, Bench, Record};
 use context_chop::{Index, IndexOptions, Query, SelectOptions};
@@ -106,6 +114,186 @@ fn tree_size(dir: &Path) -> (usize, u64) {
     )
     .unwrap_or_default();
     (w.files.len(), w.files.iter().map(|f| f.size).sum())
+}
+
+const BIG_BYTES: u64 = 1_000_000_000;
+const BIG_FILES: usize = 70_000;
+
+/// Source trees of this machine for the big tree: (label, root).
+fn big_sources(ws: &Path) -> Vec<(&'static str, PathBuf)> {
+    let home = std::env::var("CARGO_HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| {
+            PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cargo")
+        });
+    let mut out = vec![("cargo-registry", home.join("registry/src"))];
+    if let Ok(o) = Command::new("python3")
+        .args([
+            "-c",
+            "import sysconfig; print(sysconfig.get_paths()['stdlib'])",
+        ])
+        .output()
+    {
+        let p = String::from_utf8_lossy(&o.stdout).trim().to_string();
+        if !p.is_empty() {
+            out.push(("python-stdlib", PathBuf::from(p)));
+        }
+    }
+    out.push(("usr-include", PathBuf::from("/usr/include")));
+    out.push(("js-packages", ws.join("target/bench-tools/node_modules")));
+    out.into_iter().filter(|(_, p)| p.is_dir()).collect()
+}
+
+/// A third of the identifiers (4+ characters, chosen by a hash of the word and `k`) get the
+/// suffix `_v{k}`.
+fn variant(text: &[u8], k: u32) -> Vec<u8> {
+    let mut out = Vec::with_capacity(text.len() + text.len() / 16);
+    let mut i = 0usize;
+    while i < text.len() {
+        let c = text[i];
+        if c.is_ascii_alphabetic() || c == b'_' {
+            let s = i;
+            while i < text.len() && (text[i].is_ascii_alphanumeric() || text[i] == b'_') {
+                i += 1;
+            }
+            let w = &text[s..i];
+            out.extend_from_slice(w);
+            if w.len() >= 4 {
+                let mut h: u64 = 0xcbf2_9ce4_8422_2325 ^ u64::from(k);
+                for &b in w {
+                    h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+                }
+                if h.is_multiple_of(3) {
+                    out.extend_from_slice(format!("_v{k}").as_bytes());
+                }
+            }
+        } else {
+            out.push(c);
+            i += 1;
+        }
+    }
+    out
+}
+
+/// Builds (or reuses) the big tree under `dest`; returns (files, bytes, description).
+fn big_tree(dest: &Path, ws: &Path) -> Option<(usize, u64, String)> {
+    let marker = dest.join(".bench-complete");
+    if let Ok(m) = std::fs::read_to_string(&marker) {
+        let mut it = m.splitn(3, ' ');
+        if let (Some(f), Some(b), Some(d)) = (it.next(), it.next(), it.next()) {
+            if let (Ok(f), Ok(b)) = (f.parse(), b.parse()) {
+                return Some((f, b, d.trim().to_string()));
+            }
+        }
+    }
+    let _ = std::fs::remove_dir_all(dest);
+    let t = Instant::now();
+    let mut base: Vec<PathBuf> = Vec::new();
+    let (mut files, mut bytes) = (0usize, 0u64);
+    let mut parts = Vec::new();
+    for (label, root) in big_sources(ws) {
+        let Ok(w) = context_chop::walk(&root, &context_chop::WalkOptions::default()) else {
+            continue;
+        };
+        let (f0, b0) = (files, bytes);
+        for f in w.files {
+            let Ok(data) = std::fs::read(&f.abs) else {
+                continue;
+            };
+            if data[..data.len().min(8192)].contains(&0) {
+                continue;
+            }
+            let rel = PathBuf::from(label).join(&f.path);
+            let to = dest.join("base").join(&rel);
+            if let Some(parent) = to.parent() {
+                let _ = std::fs::create_dir_all(parent);
+            }
+            if std::fs::write(&to, &data).is_ok() {
+                files += 1;
+                bytes += data.len() as u64;
+                base.push(rel);
+            }
+        }
+        parts.push(format!(
+            "{label} {} files {:.0} MB",
+            files - f0,
+            (bytes - b0) as f64 / 1e6
+        ));
+    }
+    if base.is_empty() {
+        return None;
+    }
+    let mut k = 0u32;
+    'grow: while bytes < BIG_BYTES || files < BIG_FILES {
+        k += 1;
+        for rel in &base {
+            if bytes >= BIG_BYTES && files >= BIG_FILES {
+                break 'grow;
+            }
+            let Ok(data) = std::fs::read(dest.join("base").join(rel)) else {
+                continue;
+            };
+            let v = variant(&data, k);
+            let to = dest.join(format!("v{k}")).join(rel);
+            if let Some(parent) = to.parent() {
+                let _ = std::fs::create_dir_all(parent);
+            }
+            if std::fs::write(&to, &v).is_ok() {
+                files += 1;
+                bytes += v.len() as u64;
+            }
+        }
+    }
+    let desc = format!(
+        "{}; then {k} variant cop{} with renamed identifiers",
+        parts.join(", "),
+        if k == 1 { "y" } else { "ies" }
+    );
+    eprintln!(
+        "big tree: {files} files, {:.2} GB in {:.0} s ({desc})",
+        bytes as f64 / 1e9,
+        t.elapsed().as_secs_f64()
+    );
+    let _ = std::fs::write(&marker, format!("{files} {bytes} {desc}"));
+    Some((files, bytes, desc))
+}
+
+/// Child mode: index `dir` cold (saving into `cache`), then warm packs; prints
+/// `index_s peak_rss_bytes files chunks warm_median_ms`.
+fn child_big(dir: &Path, cache: &Path) {
+    let _ = std::fs::remove_dir_all(cache);
+    let t = Instant::now();
+    let opts = IndexOptions {
+        cache_dir: Some(cache.to_path_buf()),
+        ..IndexOptions::default()
+    };
+    let index = match Index::open(dir, opts) {
+        Ok(i) => i,
+        Err(e) => {
+            eprintln!("big index failed: {e}");
+            std::process::exit(1);
+        }
+    };
+    let secs = t.elapsed().as_secs_f64();
+    let rss = peak_rss_bytes();
+    let Ok(tok) = token_opt::Tokenizer::new(token_opt::Encoding::O200k) else {
+        std::process::exit(1);
+    };
+    let sel = SelectOptions::default();
+    let mut warm = Vec::new();
+    for i in 0..24 {
+        let q = Query::new(QUERIES[i % QUERIES.len()]);
+        let t = Instant::now();
+        let s = index.select_with(&q, &sel, &tok);
+        std::hint::black_box(context_chop::render(&s, &tok).tokens_used);
+        warm.push(t.elapsed().as_secs_f64() * 1e3);
+    }
+    println!(
+        "{secs} {rss} {} {} {}",
+        index.file_count(),
+        index.chunk_count(),
+        median(warm)
+    );
 }
 
 /// Child mode: one cold pack of `dir`, printing `ms peak_rss_bytes tokens`.
@@ -209,6 +397,10 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     if args.len() == 4 && args[1] == "--child-cold" {
         child_cold(Path::new(&args[2]), Path::new(&args[3]));
+        return;
+    }
+    if args.len() == 4 && args[1] == "--child-big" {
+        child_big(Path::new(&args[2]), Path::new(&args[3]));
         return;
     }
     let mut bench = Bench::from_args("context-chop");
@@ -420,6 +612,80 @@ fn main() {
             .with_note(&note),
         );
     }
+    if !quick && std::env::var_os("BENCH_NO_BIG").is_none() {
+        big_tree_records(&mut bench, &ws, &scratch, &code2prompt);
+    }
     let _ = std::fs::remove_dir_all(&scratch);
     bench.finish();
+}
+
+/// The 1 GB / 70k-file tree: cold index, its peak memory and warm packs, beside code2prompt.
+fn big_tree_records(bench: &mut Bench, ws: &Path, scratch: &Path, code2prompt: &Path) {
+    let dest = ws.join("target/bench-big-tree");
+    let Some((files, bytes, desc)) = big_tree(&dest, ws) else {
+        eprintln!("context-chop bench: no sources for the big tree");
+        return;
+    };
+    let note = format!("{files} files, {:.2} GB: {desc}", bytes as f64 / 1e9);
+    let Ok(exe) = std::env::current_exe() else {
+        return;
+    };
+    let out = Command::new(exe)
+        .arg("--child-big")
+        .arg(&dest)
+        .arg(scratch.join("cache-big"))
+        .output();
+    let v: Vec<f64> = match &out {
+        Ok(o) => String::from_utf8_lossy(&o.stdout)
+            .split_whitespace()
+            .filter_map(|x| x.parse().ok())
+            .collect(),
+        Err(_) => Vec::new(),
+    };
+    if v.len() != 5 {
+        eprintln!("context-chop bench: the big-tree child failed");
+        return;
+    }
+    let (secs, rss_mb, warm_ms) = (v[0], v[1] / 1e6, v[4]);
+    let note = format!("{note}; {} files and {} chunks indexed", v[2], v[3]);
+    let c2p = code2prompt
+        .exists()
+        .then(|| {
+            timed(
+                Command::new(code2prompt)
+                    .arg(&dest)
+                    .arg("--output-file")
+                    .arg(scratch.join("c2p-big.md"))
+                    .arg("--no-clipboard"),
+            )
+        })
+        .flatten();
+    let _ = std::fs::remove_file(scratch.join("c2p-big.md"));
+    let mut time_rec = Record::lower_is_better(
+        "1 GB tree: cold index (walk+chunk+index+save)",
+        "wall time",
+        "s",
+        secs,
+    )
+    .with_target("< 60 s", secs < 60.0)
+    .with_note(&note);
+    let mut mem_rec = Record::lower_is_better("1 GB tree: cold index", "peak RSS", "MB", rss_mb)
+        .with_target("< 400 MB", rss_mb < 400.0)
+        .with_note(&note);
+    if let Some((s, rss)) = c2p {
+        time_rec = time_rec.with_peer("code2prompt (whole tree)", s);
+        mem_rec = mem_rec.with_peer("code2prompt (whole tree)", rss as f64 / 1e6);
+    }
+    bench.record(time_rec);
+    bench.record(mem_rec);
+    bench.record(
+        Record::lower_is_better(
+            "1 GB tree: warm pack 8k (rank+select+render)",
+            "median latency",
+            "ms",
+            warm_ms,
+        )
+        .with_target("< 50 ms", warm_ms < 50.0)
+        .with_note(&note),
+    );
 }

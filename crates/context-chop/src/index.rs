@@ -3,7 +3,7 @@
 
 use crate::chunk::{ChunkOptions, Chunker};
 pub(crate) use crate::postings::Dict;
-use crate::postings::{encode_entry, Builder, Entry, Postings};
+use crate::postings::{encode_entry, symbols_of, Builder, Postings};
 
 /// Postings buffered before the builder writes a sorted segment to a temporary file (12 bytes
 /// each: 1M is 12 MB).
@@ -210,19 +210,23 @@ const CODE_EXTENSIONS: &[&str] = &[
     "elm", "tf", "hcl", "cu", "s", "asm", "d", "pyx", "pxd",
 ];
 
-/// One chunk as stored.
+/// One chunk as stored: where it ends (it starts where the previous chunk of its file ends,
+/// the first at line 1, byte 0).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct ChunkRec {
+    pub end_line: u32,
+    pub byte_end: u32,
+    pub tokens: u32,
+    pub body_len: u32,
+}
+
+/// A chunk's span, from its record and the one before it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ChunkSpan {
     pub start_line: u32,
     pub end_line: u32,
     pub byte_start: u32,
     pub byte_end: u32,
-    pub tokens: u32,
-    pub body_len: u32,
-    /// End of this chunk's entry in [`FileRec::entries`] (it starts where the previous
-    /// chunk's ends): the term ids of the names it defines, and its (term, tf in body, tf in
-    /// symbol names) sorted by term.
-    pub entry_end: u32,
 }
 
 /// One file as stored.
@@ -236,19 +240,32 @@ pub(crate) struct FileRec {
     pub lang: u8,
     pub path_terms: Vec<u32>,
     pub chunks: Vec<ChunkRec>,
-    /// The chunks' entries, back to back (see [`ChunkRec::entry_end`]).
+    /// The term ids of the names each chunk defines: one entry per chunk, in order.
     pub entries: Vec<u8>,
 }
 
 impl FileRec {
-    /// The entry of chunk `ci` (empty when out of range).
-    pub fn entry(&self, ci: usize) -> Entry<'_> {
-        let end = self.chunks.get(ci).map_or(0, |c| c.entry_end as usize);
-        let start = match ci.checked_sub(1) {
-            Some(p) => self.chunks.get(p).map_or(0, |c| c.entry_end as usize),
-            None => 0,
+    /// The span of chunk `ci`.
+    pub fn chunk(&self, ci: usize) -> Option<ChunkSpan> {
+        let c = self.chunks.get(ci)?;
+        let (start_line, byte_start) = match ci.checked_sub(1) {
+            Some(p) => {
+                let prev = self.chunks.get(p)?;
+                (prev.end_line + 1, prev.byte_end)
+            }
+            None => (1, 0),
         };
-        Entry::new(self.entries.get(start..end).unwrap_or(&[]))
+        Some(ChunkSpan {
+            start_line,
+            end_line: c.end_line,
+            byte_start,
+            byte_end: c.byte_end,
+        })
+    }
+
+    /// (chunk index, symbol term id) of the definitions in this file, by chunk.
+    pub fn symbols(&self) -> impl Iterator<Item = (u32, u32)> + '_ {
+        symbols_of(&self.entries)
     }
 }
 
@@ -267,7 +284,7 @@ pub(crate) struct Derived {
 
 impl Derived {
     /// The files whose path has term `t`.
-    pub fn path_of(&self, t: u32) -> &[u32] {
+    pub fn path_of(&self, t: u32) -> &[(u32, u32)] {
         self.path_files.get(&t).unwrap_or(&[])
     }
 
@@ -306,26 +323,22 @@ impl Derived {
 /// sorted, searched by term.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Defs {
-    terms: Vec<u32>,
-    chunks: Vec<u32>,
+    pairs: Vec<(u32, u32)>,
 }
 
 impl Defs {
-    /// From (term, chunk) pairs in any order.
+    /// From (term, id) pairs in any order.
     fn from_pairs(mut pairs: Vec<(u32, u32)>) -> Defs {
         pairs.sort_unstable();
         pairs.dedup();
-        Defs {
-            terms: pairs.iter().map(|p| p.0).collect(),
-            chunks: pairs.iter().map(|p| p.1).collect(),
-        }
+        Defs { pairs }
     }
 
-    /// The ids under term `t`, increasing.
-    pub fn get(&self, t: &u32) -> Option<&[u32]> {
-        let a = self.terms.partition_point(|x| x < t);
-        let b = self.terms.partition_point(|x| x <= t);
-        (b > a).then(|| self.chunks.get(a..b)).flatten()
+    /// The (term, id) pairs of term `t`, by increasing id.
+    pub fn get(&self, t: &u32) -> Option<&[(u32, u32)]> {
+        let a = self.pairs.partition_point(|x| x.0 < *t);
+        let b = self.pairs.partition_point(|x| x.0 <= *t);
+        (b > a).then(|| self.pairs.get(a..b)).flatten()
     }
 }
 
@@ -382,7 +395,7 @@ struct Processed {
 /// ids, one entry stream) once the main thread has interned the names.
 #[derive(Default)]
 struct Indexed {
-    names: Vec<String>,
+    names: Dict,
     raw: Vec<RawChunk>,
     chunks: Vec<ChunkRec>,
     /// The chunks' symbol entries.
@@ -414,12 +427,10 @@ impl Indexed {
             }
             encode_entry(&mut self.entries, &c.symbols);
             self.terms.push(c.terms);
-            let mut rec = c.rec;
-            rec.entry_end = u32::try_from(self.entries.len()).unwrap_or(u32::MAX);
-            self.chunks.push(rec);
+            self.chunks.push(c.rec);
         }
         self.entries.shrink_to_fit();
-        self.names = Vec::new();
+        self.names = Dict::default();
     }
 }
 
@@ -448,17 +459,8 @@ pub(crate) fn whole_term(name: &str) -> Option<String> {
 
 /// Chunks and indexes one file's text with a file-local dictionary.
 fn index_text(chunker: &Chunker, path: &str, text: &str) -> Indexed {
-    let mut local: HashMap<String, u32> = HashMap::default();
-    let mut names: Vec<String> = Vec::new();
-    let intern = |t: &str, local: &mut HashMap<String, u32>, names: &mut Vec<String>| -> u32 {
-        if let Some(&id) = local.get(t) {
-            return id;
-        }
-        let id = names.len() as u32;
-        names.push(t.to_string());
-        local.insert(t.to_string(), id);
-        id
-    };
+    // A file-local dictionary: one arena and one table, not a string per term.
+    let mut names = Dict::default();
     let chunks = chunker.chunk(path, text);
     let mut out = Vec::with_capacity(chunks.len());
     let mut counts: Vec<(u16, u16)> = Vec::new();
@@ -467,7 +469,7 @@ fn index_text(chunker: &Chunker, path: &str, text: &str) -> Indexed {
         let body = c.text(text);
         let mut body_len = 0u32;
         for_each_term(body, |t, _| {
-            let id = intern(t, &mut local, &mut names);
+            let id = names.intern(t);
             if id as usize >= counts.len() {
                 counts.resize(id as usize + 1, (0, 0));
             }
@@ -481,7 +483,7 @@ fn index_text(chunker: &Chunker, path: &str, text: &str) -> Indexed {
         let mut symbols = Vec::new();
         for s in &c.symbols {
             for_each_term(s, |t, _| {
-                let id = intern(t, &mut local, &mut names);
+                let id = names.intern(t);
                 if id as usize >= counts.len() {
                     counts.resize(id as usize + 1, (0, 0));
                 }
@@ -492,7 +494,7 @@ fn index_text(chunker: &Chunker, path: &str, text: &str) -> Indexed {
                 e.1 = e.1.saturating_add(1);
             });
             if let Some(w) = whole_term(s) {
-                let id = intern(&w, &mut local, &mut names);
+                let id = names.intern(&w);
                 if !symbols.contains(&id) {
                     symbols.push(id);
                 }
@@ -508,13 +510,10 @@ fn index_text(chunker: &Chunker, path: &str, text: &str) -> Indexed {
         terms.sort_unstable_by_key(|t| t.0);
         out.push(RawChunk {
             rec: ChunkRec {
-                start_line: c.start_line,
                 end_line: c.end_line,
-                byte_start: c.byte_start as u32,
                 byte_end: c.byte_end as u32,
                 tokens: c.tokens as u32,
                 body_len,
-                entry_end: 0,
             },
             symbols,
             terms,
@@ -645,10 +644,10 @@ impl Index {
             .get(&t)
             .map(|cs| {
                 cs.iter()
-                    .filter_map(|&c| {
+                    .filter_map(|&(_, c)| {
                         let (f, k) = self.derived.locate(c)?;
                         let file = self.files.get(f as usize)?;
-                        let ch = file.chunks.get(k as usize)?;
+                        let ch = file.chunk(k as usize)?;
                         Some((file.path.as_str(), ch.start_line, ch.end_line))
                     })
                     .collect()
@@ -913,10 +912,13 @@ impl Index {
                             stats.reindexed += 1;
                         }
                         changed = true;
-                        let path_terms = crate::terms::path_terms(&w.path)
-                            .iter()
-                            .map(|t| dict.intern(t))
-                            .collect();
+                        let mut path_terms: Vec<u32> = Vec::new();
+                        crate::terms::for_each_path_term(&w.path, |t| {
+                            path_terms.push(dict.intern(t))
+                        });
+                        path_terms.sort_unstable();
+                        path_terms.dedup();
+                        path_terms.shrink_to_fit();
                         new_files.push(FileRec {
                             path: w.path.clone(),
                             hash: p.hash,
@@ -934,6 +936,8 @@ impl Index {
             Ok(())
         });
         result?;
+        // What the assembly needed is no longer needed: free it before the postings are placed.
+        drop((walked.files, todo, old_hash, old_first));
         stats.issues.extend(issues.into_inner().unwrap_or_default());
         stats.hashed = hashed;
         stats.removed = old.len() - seen_old;
@@ -947,6 +951,10 @@ impl Index {
             .filter(|f| f.kind == FileKind::Binary)
             .count();
         if changed || self.version.is_empty() {
+            // The derived tables first: they reuse what the assembly freed, before the postings
+            // take their final, largest allocation.
+            self.dict.shrink();
+            self.rebuild_derived();
             let fresh = builder.finish(self.dict.len())?;
             let identity = remap.iter().enumerate().all(|(i, &r)| r == i as u32);
             self.postings = if remap.iter().all(|&r| r == u32::MAX) {
@@ -957,8 +965,6 @@ impl Index {
                 Postings::merge(&self.postings, &remap, &fresh, self.dict.len())?
             };
             drop(remap);
-            self.dict.shrink();
-            self.rebuild_derived();
             self.version = self.compute_version();
         }
         stats.chunks = self.derived.chunks();
@@ -987,19 +993,23 @@ impl Index {
     }
 
     fn rebuild_derived(&mut self) {
+        self.derived = Derived::default();
         let mut file_first = Vec::with_capacity(self.files.len() + 1);
         let mut total_len = 0u64;
-        let mut defs: Vec<(u32, u32)> = Vec::new();
-        let mut paths: Vec<(u32, u32)> = Vec::new();
+        let (np, nd) = self.files.iter().fold((0, 0), |(p, d), f| {
+            (p + f.path_terms.len(), d + f.symbols().count())
+        });
+        let mut defs: Vec<(u32, u32)> = Vec::with_capacity(nd);
+        let mut paths: Vec<(u32, u32)> = Vec::with_capacity(np);
         let mut id = 0u32;
         for (fi, f) in self.files.iter().enumerate() {
             file_first.push(id);
             paths.extend(f.path_terms.iter().map(|&t| (t, fi as u32)));
-            for (ci, c) in f.chunks.iter().enumerate() {
+            defs.extend(f.symbols().map(|(ci, s)| (s, id + ci)));
+            for c in &f.chunks {
                 total_len += u64::from(c.body_len);
-                defs.extend(f.entry(ci).symbols().map(|s| (s, id)));
-                id += 1;
             }
+            id += f.chunks.len() as u32;
         }
         file_first.push(id);
         self.derived = Derived {

@@ -564,8 +564,8 @@ impl Index {
                   score: f32|
          -> Option<SelectedChunk> {
             let file = index.files.get(f as usize)?;
-            let ca = file.chunks.get(a as usize)?;
-            let cb = file.chunks.get(b as usize)?;
+            let ca = file.chunk(a as usize)?;
+            let cb = file.chunk(b as usize)?;
             let body = text.get(ca.byte_start as usize..cb.byte_end as usize)?;
             Some(SelectedChunk {
                 path: file.path.clone(),
@@ -589,7 +589,7 @@ impl Index {
         let mut cost_of = |index: &Index, f: u32, a: u32, b: u32, text: &str| -> usize {
             let head = (|| {
                 let file = index.files.get(f as usize)?;
-                let (ca, cb) = (file.chunks.get(a as usize)?, file.chunks.get(b as usize)?);
+                let (ca, cb) = (file.chunk(a as usize)?, file.chunk(b as usize)?);
                 Some(SelectedChunk {
                     path: file.path.clone(),
                     start_line: ca.start_line,

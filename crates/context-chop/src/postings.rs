@@ -124,41 +124,41 @@ pub(crate) fn encode_entry(out: &mut Vec<u8>, symbols: &[u32]) {
     }
 }
 
-/// One chunk's entry, decoded lazily.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Entry<'a> {
-    bytes: &'a [u8],
+/// The (chunk index, symbol term) pairs of a file's symbol stream (one entry per chunk, in
+/// order; see [`encode_entry`]).
+pub(crate) fn symbols_of(stream: &[u8]) -> impl Iterator<Item = (u32, u32)> + '_ {
+    let mut pos = 0usize;
+    let mut ci = 0u32;
+    let mut left = 0u64;
+    std::iter::from_fn(move || loop {
+        if left > 0 {
+            left -= 1;
+            let v = get_var(stream, &mut pos)?;
+            return Some((ci - 1, u32::try_from(v).ok()?));
+        }
+        if pos >= stream.len() {
+            return None;
+        }
+        left = get_var(stream, &mut pos)?;
+        ci += 1;
+    })
 }
 
-impl<'a> Entry<'a> {
-    /// The entry stored in `bytes` (exactly one entry).
-    pub fn new(bytes: &'a [u8]) -> Entry<'a> {
-        Entry { bytes }
-    }
-
-    /// Symbol term ids.
-    pub fn symbols(&self) -> impl Iterator<Item = u32> + 'a {
-        let bytes = self.bytes;
-        let mut pos = 0usize;
-        let n = get_var(bytes, &mut pos).unwrap_or(0);
-        (0..n).map_while(move |_| get_var(bytes, &mut pos).and_then(|v| u32::try_from(v).ok()))
-    }
-
-    /// Whether the entry is well formed: every id below `nterms`, nothing after it.
-    pub fn check(&self, nterms: usize) -> bool {
-        let bytes = self.bytes;
-        let mut pos = 0usize;
-        let Some(ns) = get_var(bytes, &mut pos) else {
+/// Whether `stream` holds exactly `nchunks` entries with every id below `nterms`.
+pub(crate) fn check_symbols(stream: &[u8], nchunks: usize, nterms: usize) -> bool {
+    let mut pos = 0usize;
+    for _ in 0..nchunks {
+        let Some(n) = get_var(stream, &mut pos) else {
             return false;
         };
-        for _ in 0..ns {
-            match get_var(bytes, &mut pos) {
+        for _ in 0..n {
+            match get_var(stream, &mut pos) {
                 Some(v) if (v as usize) < nterms => {}
                 _ => return false,
             }
         }
-        pos == bytes.len()
     }
+    pos == stream.len()
 }
 
 /// The inverted postings: for each term, the chunks holding it by increasing id.
@@ -375,8 +375,11 @@ pub(crate) struct Builder {
     size: Vec<u32>,
     /// Per term: the last chunk id plus one (0: none yet).
     last: Vec<u32>,
-    /// Segments encoded so far: in memory until the first spill, then in the file.
+    /// Segments encoded so far: in memory until the first spill, then in the file (then it
+    /// is only the reused buffer of the next segment).
     pending: Vec<u8>,
+    /// Reused buffer of one term's postings.
+    group: Vec<u8>,
     spill: Option<Spill>,
     dir: std::path::PathBuf,
     next_chunk: u32,
@@ -414,6 +417,7 @@ impl Builder {
             size: Vec::new(),
             last: Vec::new(),
             pending: Vec::new(),
+            group: Vec::new(),
             spill: None,
             dir,
             next_chunk: 0,
@@ -445,15 +449,16 @@ impl Builder {
         if self.buf.is_empty() {
             return Ok(());
         }
-        // Chunk ids already increase within the buffer: a stable sort by term keeps them so.
-        self.buf.sort_by_key(|p| p.0);
+        // (term, chunk) pairs are unique: an unstable sort (no scratch allocation) orders each
+        // term's postings by chunk id.
+        self.buf.sort_unstable_by_key(|p| (p.0, p.1));
         let need = self.buf.last().map_or(0, |p| p.0 as usize + 1);
         if self.size.len() < need {
             self.size.resize(need, 0);
             self.last.resize(need, 0);
         }
         let mut seg = std::mem::take(&mut self.pending);
-        let mut group = Vec::new();
+        let mut group = std::mem::take(&mut self.group);
         let mut i = 0usize;
         while i < self.buf.len() {
             let t = self.buf[i].0;
@@ -476,6 +481,7 @@ impl Builder {
             put_var(&mut seg, group.len() as u64);
             seg.extend_from_slice(&group);
         }
+        self.group = group;
         if self.total > MAX_BYTES {
             return Err(too_large());
         }
@@ -508,6 +514,9 @@ impl Builder {
             .file
             .write_all(&seg)
             .map_err(|e| io_err(&spill.path.0, e))?;
+        // Keep the allocation for the next segment.
+        seg.clear();
+        self.pending = seg;
         Ok(())
     }
 
@@ -656,19 +665,23 @@ mod tests {
     }
 
     proptest! {
-        /// Entries decode to what was encoded, and pass their own check.
+        /// Symbol streams decode to what was encoded, and pass their own check.
         #[test]
-        fn entries_round_trip(symbols in prop::collection::vec(0u32..5000, 0..6)) {
+        fn symbol_streams_round_trip(chunks in prop::collection::vec(prop::collection::vec(0u32..5000, 0..4), 0..8)) {
             let mut buf = Vec::new();
-            encode_entry(&mut buf, &symbols);
-            let e = Entry::new(&buf);
-            prop_assert!(e.check(5000));
-            prop_assert_eq!(e.symbols().collect::<Vec<_>>(), symbols.clone());
-            if let Some(&m) = symbols.iter().max() {
-                prop_assert!(!e.check(m as usize));
+            let mut want = Vec::new();
+            for (ci, syms) in chunks.iter().enumerate() {
+                encode_entry(&mut buf, syms);
+                want.extend(syms.iter().map(|&s| (ci as u32, s)));
+            }
+            prop_assert!(check_symbols(&buf, chunks.len(), 5000));
+            prop_assert_eq!(symbols_of(&buf).collect::<Vec<_>>(), want);
+            prop_assert!(!check_symbols(&buf, chunks.len() + 1, 5000));
+            if let Some(&m) = chunks.iter().flatten().max() {
+                prop_assert!(!check_symbols(&buf, chunks.len(), m as usize));
             }
             buf.push(0);
-            prop_assert!(!Entry::new(&buf).check(5000));
+            prop_assert!(!check_symbols(&buf, chunks.len(), 5000));
         }
 
         /// The postings are the transpose of the chunks' terms (the reference: a map per

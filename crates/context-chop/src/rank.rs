@@ -176,7 +176,7 @@ impl Index {
         let Some(rec) = self
             .files
             .get(fi as usize)
-            .and_then(|f| f.chunks.get(ci as usize))
+            .and_then(|f| f.chunk(ci as usize))
         else {
             return Vec::new();
         };
@@ -208,9 +208,11 @@ impl Index {
         let nf = n as f32;
         let mut scores = vec![0f32; n];
         let mut touched: Vec<u32> = Vec::new();
-        let mut stamp = vec![u32::MAX; n];
+        // Stamps hold the query term's index plus one (zero: none), so the arrays start as
+        // untouched zero pages.
+        let mut stamp = vec![0u32; n];
         let mut tf = vec![0f32; n];
-        let mut file_mark = vec![u32::MAX; self.files.len()];
+        let mut file_mark = vec![0u32; self.files.len()];
         let mut idf_of: HashMap<u32, f32> = HashMap::default();
         for (qi, (t, qw)) in qterms.iter().enumerate() {
             let Some(tid) = self.dict.get(t) else {
@@ -219,8 +221,8 @@ impl Index {
             let posts = self.postings.of(tid);
             let pfiles = d.path_of(tid);
             let mut df = posts.clone().count();
-            for &f in pfiles {
-                file_mark[f as usize] = qi as u32;
+            for &(_, f) in pfiles {
+                file_mark[f as usize] = qi as u32 + 1;
                 df += (d.file_first[f as usize + 1] - d.file_first[f as usize]) as usize;
             }
             let df = (df as f32).min(nf);
@@ -236,17 +238,17 @@ impl Index {
                 let norm = 1.0 - opts.b + opts.b * len / d.avg_body;
                 let mut v =
                     opts.body_weight * f32::from(b) / norm + opts.symbol_weight * f32::from(s);
-                if file_mark[fi as usize] == qi as u32 {
+                if file_mark[fi as usize] == qi as u32 + 1 {
                     v += opts.path_weight;
                 }
                 tf[c as usize] = v;
-                stamp[c as usize] = qi as u32;
+                stamp[c as usize] = qi as u32 + 1;
                 local.push(c);
             }
-            for &f in pfiles {
+            for &(_, f) in pfiles {
                 for c in d.file_first[f as usize]..d.file_first[f as usize + 1] {
-                    if stamp[c as usize] != qi as u32 {
-                        stamp[c as usize] = qi as u32;
+                    if stamp[c as usize] != qi as u32 + 1 {
+                        stamp[c as usize] = qi as u32 + 1;
                         tf[c as usize] = opts.path_weight;
                         local.push(c);
                     }
@@ -272,7 +274,7 @@ impl Index {
                     continue;
                 }
                 let idf = idf_of.get(&tid).copied().unwrap_or(1.0);
-                for &c in cs {
+                for &(_, c) in cs {
                     if scores[c as usize] == 0.0 {
                         touched.push(c);
                     }
@@ -301,10 +303,10 @@ impl Index {
                 let base = scores[s as usize] * opts.neighbour_weight;
                 for t in self.body_terms(s) {
                     let Some(cs) = d.defs.get(&t) else { continue };
-                    if cs.len() > 3 || cs.contains(&s) {
+                    if cs.len() > 3 || cs.iter().any(|p| p.1 == s) {
                         continue;
                     }
-                    for &c in cs {
+                    for &(_, c) in cs {
                         *bonus.entry(c).or_default() += base / cs.len() as f32;
                     }
                 }

@@ -9,7 +9,7 @@ use crate::{Error, Result};
 /// The magic bytes at the start of an index file.
 const MAGIC: &[u8; 8] = b"CCHOPIDX";
 /// Bumped whenever the layout changes; older files are rebuilt.
-pub(crate) const FORMAT_VERSION: u32 = 4;
+pub(crate) const FORMAT_VERSION: u32 = 5;
 
 pub(crate) struct Writer<'w> {
     buf: Vec<u8>,
@@ -138,14 +138,14 @@ pub(crate) fn encode_to(
             w.var(u64::from(t));
         }
         w.var(f.chunks.len() as u64);
+        let (mut line, mut byte) = (0u32, 0u32);
         for c in &f.chunks {
-            w.var(u64::from(c.start_line));
-            w.var(u64::from(c.end_line - c.start_line));
-            w.var(u64::from(c.byte_start));
-            w.var(u64::from(c.byte_end - c.byte_start));
+            // Each chunk ends after the one before it: store the steps.
+            w.var(u64::from(c.end_line.saturating_sub(line)));
+            w.var(u64::from(c.byte_end.saturating_sub(byte)));
+            (line, byte) = (c.end_line, c.byte_end);
             w.var(u64::from(c.tokens));
             w.var(u64::from(c.body_len));
-            w.var(u64::from(c.entry_end));
         }
         // The chunks' symbol entries as they are held in memory (checked entry by entry on load).
         w.bytes(&f.entries);
@@ -237,39 +237,28 @@ pub(crate) fn decode(
         }
         let nc = r.len(7)?;
         let mut chunks = Vec::with_capacity(nc);
+        let (mut end_line, mut byte_end) = (0u32, 0u32);
         for _ in 0..nc {
-            let start_line = r.u32()?;
-            let end_line = start_line
-                .checked_add(r.u32()?)
+            let (dl, db) = (r.u32()?, r.u32()?);
+            if dl == 0 || db == 0 {
+                return Err(corrupt("empty chunk"));
+            }
+            end_line = end_line
+                .checked_add(dl)
                 .ok_or_else(|| corrupt("overflow"))?;
-            let byte_start = r.u32()?;
-            let byte_end = byte_start
-                .checked_add(r.u32()?)
+            byte_end = byte_end
+                .checked_add(db)
                 .ok_or_else(|| corrupt("overflow"))?;
             let tokens = r.u32()?;
             let body_len = r.u32()?;
-            let entry_end = r.u32()?;
             chunks.push(ChunkRec {
-                start_line,
                 end_line,
-                byte_start,
                 byte_end,
                 tokens,
                 body_len,
-                entry_end,
             });
         }
         let entries = r.bytes()?.to_vec();
-        let mut prev_end = 0u32;
-        for c in &chunks {
-            if c.entry_end < prev_end || c.entry_end as usize > entries.len() {
-                return Err(corrupt("chunk entry out of range"));
-            }
-            prev_end = c.entry_end;
-        }
-        if prev_end as usize != entries.len() {
-            return Err(corrupt("trailing chunk entries"));
-        }
         let file = FileRec {
             path,
             hash,
@@ -281,7 +270,7 @@ pub(crate) fn decode(
             chunks,
             entries,
         };
-        if (0..file.chunks.len()).any(|ci| !file.entry(ci).check(nterms)) {
+        if !crate::postings::check_symbols(&file.entries, file.chunks.len(), nterms) {
             return Err(corrupt("bad chunk entry"));
         }
         files.push(file);

@@ -332,12 +332,15 @@ fn stem_in_place(s: &mut String) {
 /// Terms of a path: every component and the parts of each (extensions included).
 pub fn path_terms(path: &str) -> Vec<String> {
     let mut out = Vec::new();
-    for_each_term(&path.replace(['/', '\\', '.', '-'], " "), |t, _| {
-        out.push(t.to_string())
-    });
+    for_each_path_term(path, |t| out.push(t.to_string()));
     out.sort();
     out.dedup();
     out
+}
+
+/// Calls `f` for every term of `path` (see [`path_terms`]; in order, with repeats).
+pub(crate) fn for_each_path_term(path: &str, mut f: impl FnMut(&str)) {
+    for_each_term(&path.replace(['/', '\\', '.', '-'], " "), |t, _| f(t));
 }
 
 /// English words that carry no meaning in a query about code.

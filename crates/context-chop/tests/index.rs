@@ -162,8 +162,22 @@ mod incremental {
         "zzz/last.go",
     ];
     const WORDS: &[&str] = &[
-        "parse", "request", "router", "HttpClient", "retry_policy", "cache", "token", "budget",
-        "fn", "def", "server", "listen", "socket", "timeout", "error", "Value",
+        "parse",
+        "request",
+        "router",
+        "HttpClient",
+        "retry_policy",
+        "cache",
+        "token",
+        "budget",
+        "fn",
+        "def",
+        "server",
+        "listen",
+        "socket",
+        "timeout",
+        "error",
+        "Value",
     ];
 
     fn text(seed: &[u8]) -> String {
@@ -183,16 +197,21 @@ mod incremental {
     }
 
     fn ranks(index: &Index) -> Vec<Vec<(u32, u32)>> {
-        ["parse request", "HttpClient retry", "socket timeout error", "cache token budget"]
-            .iter()
-            .map(|q| {
-                index
-                    .rank(&Query::new(*q), &RankOptions::default())
-                    .iter()
-                    .map(|h| (h.chunk, h.score.to_bits()))
-                    .collect()
-            })
-            .collect()
+        [
+            "parse request",
+            "HttpClient retry",
+            "socket timeout error",
+            "cache token budget",
+        ]
+        .iter()
+        .map(|q| {
+            index
+                .rank(&Query::new(*q), &RankOptions::default())
+                .iter()
+                .map(|h| (h.chunk, h.score.to_bits()))
+                .collect()
+        })
+        .collect()
     }
 
     proptest! {
