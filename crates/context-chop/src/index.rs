@@ -238,7 +238,6 @@ pub(crate) struct FileRec {
     pub mtime_ns: u64,
     pub kind: FileKind,
     pub lang: u8,
-    pub path_terms: Vec<u32>,
     pub chunks: Vec<ChunkRec>,
     /// The term ids of the names each chunk defines: one entry per chunk, in order.
     pub entries: Vec<u8>,
@@ -378,6 +377,8 @@ pub struct Index {
     pub(crate) derived: Derived,
     /// The inverted postings of every term, by global chunk id.
     pub(crate) postings: Postings,
+    /// Per-chunk arrays a ranking reuses (cleared where it wrote them).
+    pub(crate) scratch: crate::rank::ScratchCell,
     version: String,
     last: RefreshStats,
 }
@@ -559,6 +560,7 @@ impl Index {
             files: Vec::new(),
             derived: Derived::default(),
             postings: Postings::default(),
+            scratch: Default::default(),
             version: String::new(),
             last: RefreshStats::default(),
         };
@@ -912,13 +914,10 @@ impl Index {
                             stats.reindexed += 1;
                         }
                         changed = true;
-                        let mut path_terms: Vec<u32> = Vec::new();
+                        // Path terms are looked up again when the derived tables are built.
                         crate::terms::for_each_path_term(&w.path, |t| {
-                            path_terms.push(dict.intern(t))
+                            dict.intern(t);
                         });
-                        path_terms.sort_unstable();
-                        path_terms.dedup();
-                        path_terms.shrink_to_fit();
                         new_files.push(FileRec {
                             path: w.path.clone(),
                             hash: p.hash,
@@ -926,7 +925,6 @@ impl Index {
                             mtime_ns: w.mtime_ns,
                             kind: p.kind,
                             lang: p.lang,
-                            path_terms,
                             chunks: data.chunks,
                             entries: data.entries,
                         });
@@ -997,14 +995,19 @@ impl Index {
         let mut file_first = Vec::with_capacity(self.files.len() + 1);
         let mut total_len = 0u64;
         let (np, nd) = self.files.iter().fold((0, 0), |(p, d), f| {
-            (p + f.path_terms.len(), d + f.symbols().count())
+            (p + f.path.len() / 4, d + f.symbols().count())
         });
         let mut defs: Vec<(u32, u32)> = Vec::with_capacity(nd);
         let mut paths: Vec<(u32, u32)> = Vec::with_capacity(np);
         let mut id = 0u32;
         for (fi, f) in self.files.iter().enumerate() {
             file_first.push(id);
-            paths.extend(f.path_terms.iter().map(|&t| (t, fi as u32)));
+            let dict = &self.dict;
+            crate::terms::for_each_path_term(&f.path, |t| {
+                if let Some(id) = dict.get(t) {
+                    paths.push((id, fi as u32));
+                }
+            });
             defs.extend(f.symbols().map(|(ci, s)| (s, id + ci)));
             for c in &f.chunks {
                 total_len += u64::from(c.body_len);

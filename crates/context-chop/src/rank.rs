@@ -166,6 +166,52 @@ fn query_terms(q: &Query) -> (Vec<(String, f32)>, Vec<String>, bool) {
     (terms, wholes, docs)
 }
 
+/// The per-chunk arrays of one ranking.
+#[derive(Debug, Default)]
+pub(crate) struct Scratch {
+    scores: Vec<f32>,
+    stamp: Vec<u32>,
+    tf: Vec<f32>,
+    file_mark: Vec<u32>,
+    /// Chunks whose stamp and tf were written.
+    stamped: Vec<u32>,
+}
+
+/// A spare [`Scratch`] kept by an index (cloning an index does not clone it).
+#[derive(Debug, Default)]
+pub(crate) struct ScratchCell(std::sync::Mutex<Option<Scratch>>);
+
+impl Clone for ScratchCell {
+    fn clone(&self) -> Self {
+        ScratchCell::default()
+    }
+}
+
+impl ScratchCell {
+    /// Zeroed arrays for `chunks` chunks and `files` files: the spare ones when free and of
+    /// the right size, else new ones.
+    fn take(&self, chunks: usize, files: usize) -> Scratch {
+        let spare = self.0.lock().ok().and_then(|mut g| g.take());
+        match spare {
+            Some(s) if s.scores.len() == chunks && s.file_mark.len() == files => s,
+            _ => Scratch {
+                scores: vec![0.0; chunks],
+                stamp: vec![0; chunks],
+                tf: vec![0.0; chunks],
+                file_mark: vec![0; files],
+                stamped: Vec::new(),
+            },
+        }
+    }
+
+    /// Keeps `s` (cleared by the caller) for the next ranking.
+    fn put(&self, s: Scratch) {
+        if let Ok(mut g) = self.0.lock() {
+            *g = Some(s);
+        }
+    }
+}
+
 impl Index {
     /// The distinct terms of chunk `id`'s body (read back from its file, which must still hold
     /// the indexed contents; the index keeps postings by term, not terms by chunk).
@@ -206,13 +252,17 @@ impl Index {
         }
         let (qterms, wholes, docs_query) = query_terms(query);
         let nf = n as f32;
-        let mut scores = vec![0f32; n];
+        // Per-chunk arrays, all zero, reused from the last ranking when free (a fresh set of
+        // zero pages otherwise); stamps hold the query term's index plus one (zero: none).
+        let mut sc = self.scratch.take(n, self.files.len());
+        let Scratch {
+            scores,
+            stamp,
+            tf,
+            file_mark,
+            stamped,
+        } = &mut sc;
         let mut touched: Vec<u32> = Vec::new();
-        // Stamps hold the query term's index plus one (zero: none), so the arrays start as
-        // untouched zero pages.
-        let mut stamp = vec![0u32; n];
-        let mut tf = vec![0f32; n];
-        let mut file_mark = vec![0u32; self.files.len()];
         let mut idf_of: HashMap<u32, f32> = HashMap::default();
         for (qi, (t, qw)) in qterms.iter().enumerate() {
             let Some(tid) = self.dict.get(t) else {
@@ -220,17 +270,17 @@ impl Index {
             };
             let posts = self.postings.of(tid);
             let pfiles = d.path_of(tid);
-            let mut df = posts.clone().count();
+            // Document frequency: the chunks with the term, plus every chunk of a file whose
+            // path has it (counted while the postings are decoded, once).
+            let mut df = 0usize;
             for &(_, f) in pfiles {
                 file_mark[f as usize] = qi as u32 + 1;
                 df += (d.file_first[f as usize + 1] - d.file_first[f as usize]) as usize;
             }
-            let df = (df as f32).min(nf);
-            let idf = (1.0 + (nf - df + 0.5) / (df + 0.5)).ln();
-            idf_of.insert(tid, idf);
-            let mut local: Vec<u32> = Vec::with_capacity(df as usize);
+            let mut local: Vec<u32> = Vec::new();
             let mut cursor = 0usize;
             for (c, b, s) in posts {
+                df += 1;
                 let Some((fi, ci)) = d.locate_from(&mut cursor, c) else {
                     continue;
                 };
@@ -242,12 +292,21 @@ impl Index {
                     v += opts.path_weight;
                 }
                 tf[c as usize] = v;
+                if stamp[c as usize] == 0 {
+                    stamped.push(c);
+                }
                 stamp[c as usize] = qi as u32 + 1;
                 local.push(c);
             }
+            let df = (df as f32).min(nf);
+            let idf = (1.0 + (nf - df + 0.5) / (df + 0.5)).ln();
+            idf_of.insert(tid, idf);
             for &(_, f) in pfiles {
                 for c in d.file_first[f as usize]..d.file_first[f as usize + 1] {
                     if stamp[c as usize] != qi as u32 + 1 {
+                        if stamp[c as usize] == 0 {
+                            stamped.push(c);
+                        }
                         stamp[c as usize] = qi as u32 + 1;
                         tf[c as usize] = opts.path_weight;
                         local.push(c);
@@ -332,13 +391,30 @@ impl Index {
             }
         }
         let mut hits: Vec<Hit> = touched
-            .into_iter()
-            .filter(|&c| scores[c as usize] > 0.0)
-            .map(|c| Hit {
+            .iter()
+            .filter(|&&c| scores[c as usize] > 0.0)
+            .map(|&c| Hit {
                 chunk: c,
                 score: scores[c as usize],
             })
             .collect();
+        // Clear what this ranking wrote and hand the arrays back.
+        for &c in &touched {
+            scores[c as usize] = 0.0;
+        }
+        for &c in stamped.iter() {
+            stamp[c as usize] = 0;
+            tf[c as usize] = 0.0;
+        }
+        stamped.clear();
+        for (_, f) in qterms
+            .iter()
+            .filter_map(|(t, _)| self.dict.get(t))
+            .flat_map(|tid| d.path_of(tid).iter())
+        {
+            file_mark[*f as usize] = 0;
+        }
+        self.scratch.put(sc);
         hits.sort_unstable_by(|a, b| b.score.total_cmp(&a.score).then(a.chunk.cmp(&b.chunk)));
         hits
     }

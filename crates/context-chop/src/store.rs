@@ -9,7 +9,7 @@ use crate::{Error, Result};
 /// The magic bytes at the start of an index file.
 const MAGIC: &[u8; 8] = b"CCHOPIDX";
 /// Bumped whenever the layout changes; older files are rebuilt.
-pub(crate) const FORMAT_VERSION: u32 = 5;
+pub(crate) const FORMAT_VERSION: u32 = 6;
 
 pub(crate) struct Writer<'w> {
     buf: Vec<u8>,
@@ -133,10 +133,6 @@ pub(crate) fn encode_to(
         w.var(f.mtime_ns);
         w.u8(f.kind as u8);
         w.u8(f.lang);
-        w.var(f.path_terms.len() as u64);
-        for &t in &f.path_terms {
-            w.var(u64::from(t));
-        }
         w.var(f.chunks.len() as u64);
         let (mut line, mut byte) = (0u32, 0u32);
         for c in &f.chunks {
@@ -210,13 +206,6 @@ pub(crate) fn decode(
     if dict.len() != nterms {
         return Err(corrupt("duplicate terms"));
     }
-    let check = |t: u64| -> Result<u32> {
-        if (t as usize) < nterms {
-            Ok(t as u32)
-        } else {
-            Err(corrupt("term id out of range"))
-        }
-    };
     let nfiles = r.len(36)?;
     let mut files = Vec::with_capacity(nfiles);
     for _ in 0..nfiles {
@@ -230,11 +219,6 @@ pub(crate) fn decode(
         let mtime_ns = r.var()?;
         let kind = FileKind::from_u8(r.u8()?).ok_or_else(|| corrupt("bad file kind"))?;
         let lang = r.u8()?;
-        let np = r.len(1)?;
-        let mut path_terms = Vec::with_capacity(np);
-        for _ in 0..np {
-            path_terms.push(check(r.var()?)?);
-        }
         let nc = r.len(7)?;
         let mut chunks = Vec::with_capacity(nc);
         let (mut end_line, mut byte_end) = (0u32, 0u32);
@@ -266,7 +250,6 @@ pub(crate) fn decode(
             mtime_ns,
             kind,
             lang,
-            path_terms,
             chunks,
             entries,
         };

@@ -255,3 +255,31 @@ mod incremental {
         }
     }
 }
+
+/// Rankings reuse per-chunk arrays: each must start clean, whatever ran before it.
+#[test]
+fn rankings_do_not_leak_into_each_other() {
+    let d = tempfile::tempdir().unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    tree(d.path(), 30);
+    let index = Index::open(d.path(), opts(cache.path())).unwrap();
+    let r = |i: &Index, q: &str| -> Vec<(u32, u32)> {
+        i.rank(&Query::new(q), &RankOptions::default())
+            .iter()
+            .map(|h| (h.chunk, h.score.to_bits()))
+            .collect()
+    };
+    let queries = [
+        "handler request",
+        "route_3 response",
+        "project readme handlers",
+        "mod_7",
+    ];
+    let first: Vec<_> = queries.iter().map(|q| r(&index, q)).collect();
+    for (q, want) in queries.iter().zip(&first).rev() {
+        // A fresh clone has no spare arrays: its ranking is the reference.
+        assert_eq!(&r(&index.clone(), q), want, "{q}");
+        assert_eq!(&r(&index, q), want, "{q} after other queries");
+    }
+    assert!(first.iter().all(|h| !h.is_empty()));
+}
