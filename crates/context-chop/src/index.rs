@@ -275,6 +275,9 @@ pub(crate) struct Derived {
     pub file_first: Vec<u32>,
     /// Files whose path has each term.
     pub path_files: Defs,
+    /// Body length in terms of every chunk, by global id (saturating at 65535), for ranking
+    /// without a lookup through the file.
+    pub body_len: Vec<u16>,
     /// Chunks defining a symbol, by the symbol's term id.
     pub defs: Defs,
     /// Mean body length in terms.
@@ -309,8 +312,13 @@ impl Derived {
     /// previous call (start at 0).
     pub fn locate_from(&self, cursor: &mut usize, c: u32) -> Option<(u32, u32)> {
         let ff = &self.file_first;
-        if ff.get(*cursor).is_some_and(|&s| s <= c) && ff.get(*cursor + 1).is_some_and(|&e| c < e) {
-            return Some((*cursor as u32, c - ff[*cursor]));
+        // Step forward a few files (ids usually move on by little), else search.
+        for _ in 0..8 {
+            match (ff.get(*cursor), ff.get(*cursor + 1)) {
+                (Some(&s), Some(&e)) if s <= c && c < e => return Some((*cursor as u32, c - s)),
+                (Some(&s), Some(_)) if s <= c => *cursor += 1,
+                _ => break,
+            }
         }
         let (f, k) = self.locate(c)?;
         *cursor = f as usize;
@@ -993,6 +1001,8 @@ impl Index {
     fn rebuild_derived(&mut self) {
         self.derived = Derived::default();
         let mut file_first = Vec::with_capacity(self.files.len() + 1);
+        let nchunks: usize = self.files.iter().map(|f| f.chunks.len()).sum();
+        let mut body_len: Vec<u16> = Vec::with_capacity(nchunks);
         let mut total_len = 0u64;
         let (np, nd) = self.files.iter().fold((0, 0), |(p, d), f| {
             (p + f.path.len() / 4, d + f.symbols().count())
@@ -1011,6 +1021,7 @@ impl Index {
             defs.extend(f.symbols().map(|(ci, s)| (s, id + ci)));
             for c in &f.chunks {
                 total_len += u64::from(c.body_len);
+                body_len.push(u16::try_from(c.body_len).unwrap_or(u16::MAX));
             }
             id += f.chunks.len() as u32;
         }
@@ -1018,6 +1029,7 @@ impl Index {
         self.derived = Derived {
             file_first,
             path_files: Defs::from_pairs(paths),
+            body_len,
             defs: Defs::from_pairs(defs),
             avg_body: if id == 0 {
                 1.0

@@ -281,10 +281,10 @@ impl Index {
             let mut cursor = 0usize;
             for (c, b, s) in posts {
                 df += 1;
-                let Some((fi, ci)) = d.locate_from(&mut cursor, c) else {
+                let Some((fi, _)) = d.locate_from(&mut cursor, c) else {
                     continue;
                 };
-                let len = self.files[fi as usize].chunks[ci as usize].body_len as f32;
+                let len = f32::from(d.body_len.get(c as usize).copied().unwrap_or(0));
                 let norm = 1.0 - opts.b + opts.b * len / d.avg_body;
                 let mut v =
                     opts.body_weight * f32::from(b) / norm + opts.symbol_weight * f32::from(s);
