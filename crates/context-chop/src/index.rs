@@ -683,11 +683,11 @@ impl Index {
 
     fn load(&mut self) -> Result<()> {
         let path = self.cache_file();
-        let bytes = std::fs::read(&path).map_err(|e| Error::Io {
+        let file = std::fs::File::open(&path).map_err(|e| Error::Io {
             path: path.clone(),
             source: e,
         })?;
-        let (dict, files, postings) = store::decode(&bytes, &self.options_fingerprint())?;
+        let (dict, files, postings) = store::decode(file, &self.options_fingerprint())?;
         self.dict = dict;
         self.files = files;
         self.postings = postings;

@@ -45,20 +45,55 @@ impl Writer<'_> {
     }
 }
 
-pub(crate) struct Reader<'a> {
-    buf: &'a [u8],
-    pos: usize,
+/// The payload as it is read from the file: hashed as it passes, never past its end.
+struct HashRead {
+    inner: std::fs::File,
+    hasher: blake3::Hasher,
+    left: u64,
+}
+
+impl std::io::Read for HashRead {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let want = buf
+            .len()
+            .min(usize::try_from(self.left).unwrap_or(usize::MAX));
+        if want == 0 {
+            return Ok(0);
+        }
+        let n = self.inner.read(&mut buf[..want])?;
+        self.hasher.update(&buf[..n]);
+        self.left -= n as u64;
+        Ok(n)
+    }
+}
+
+/// Reads the payload, streaming: nothing of the file is held beyond a buffer.
+struct Reader {
+    src: std::io::BufReader<HashRead>,
+    scratch: Vec<u8>,
 }
 
 fn corrupt(what: &str) -> Error {
     Error::CorruptIndex(what.to_string())
 }
 
-impl<'a> Reader<'a> {
+fn read_err(e: std::io::Error) -> Error {
+    if e.kind() == std::io::ErrorKind::UnexpectedEof {
+        corrupt("truncated")
+    } else {
+        corrupt(&format!("read failed: {e}"))
+    }
+}
+
+impl Reader {
+    /// Payload bytes not read yet.
+    fn left(&self) -> u64 {
+        self.src.get_ref().left + self.src.buffer().len() as u64
+    }
     fn u8(&mut self) -> Result<u8> {
-        let b = *self.buf.get(self.pos).ok_or_else(|| corrupt("truncated"))?;
-        self.pos += 1;
-        Ok(b)
+        let mut b = [0u8; 1];
+        std::io::Read::read_exact(&mut self.src, &mut b).map_err(read_err)?;
+        Ok(b[0])
     }
     fn var(&mut self) -> Result<u64> {
         let mut v = 0u64;
@@ -79,22 +114,24 @@ impl<'a> Reader<'a> {
         u32::try_from(self.var()?).map_err(|_| corrupt("value out of range"))
     }
     fn len(&mut self, max_each: usize) -> Result<usize> {
-        let n = self.var()? as usize;
+        let n = self.var()?;
         // Each element takes at least one byte: a length larger than what is left is corrupt.
-        if n > (self.buf.len() - self.pos) / max_each.max(1) + 1 {
+        if n > self.left() / max_each.max(1) as u64 + 1 {
             return Err(corrupt("length out of range"));
         }
-        Ok(n)
+        Ok(n as usize)
     }
-    fn bytes(&mut self) -> Result<&'a [u8]> {
+    fn array<const N: usize>(&mut self) -> Result<[u8; N]> {
+        let mut a = [0u8; N];
+        std::io::Read::read_exact(&mut self.src, &mut a).map_err(read_err)?;
+        Ok(a)
+    }
+    /// A length-prefixed byte string, in a buffer reused by the next call.
+    fn bytes(&mut self) -> Result<&[u8]> {
         let n = self.len(1)?;
-        let end = self.pos.checked_add(n).ok_or_else(|| corrupt("overflow"))?;
-        let s = self
-            .buf
-            .get(self.pos..end)
-            .ok_or_else(|| corrupt("truncated"))?;
-        self.pos = end;
-        Ok(s)
+        self.scratch.resize(n, 0);
+        std::io::Read::read_exact(&mut self.src, &mut self.scratch).map_err(read_err)?;
+        Ok(&self.scratch)
     }
     fn string(&mut self) -> Result<String> {
         let b = self.bytes()?;
@@ -160,41 +197,58 @@ pub(crate) fn encode_to(
     Ok(())
 }
 
-/// Decodes an index file; an error when the header, the options fingerprint, the checksum or
-/// any part of the payload does not match.
+/// Decodes an index file, streaming (the file is never held whole: its payload is hashed as it
+/// is read); an error when the header, the options fingerprint, any part of the payload or the
+/// checksum (checked at the end, before anything decoded is used) does not match.
 pub(crate) fn decode(
-    bytes: &[u8],
+    mut file: std::fs::File,
     fingerprint: &[u8; 32],
 ) -> Result<(Dict, Vec<FileRec>, Postings)> {
+    use std::io::{Read, Seek, SeekFrom};
     let head = 8 + 4 + 32;
-    if bytes.len() < head + 8 + 32 || &bytes[..8] != MAGIC {
+    let size = file
+        .metadata()
+        .map_err(|e| corrupt(&format!("read failed: {e}")))?
+        .len();
+    let mut header = [0u8; 44];
+    if size < (head + 8 + 32) as u64 || file.read_exact(&mut header).is_err() {
+        return Err(corrupt("not an index file"));
+    }
+    if &header[..8] != MAGIC {
         return Err(corrupt("not an index file"));
     }
     let mut v = [0u8; 4];
-    v.copy_from_slice(&bytes[8..12]);
+    v.copy_from_slice(&header[8..12]);
     let version = u32::from_le_bytes(v);
     if version != FORMAT_VERSION {
         return Err(corrupt(&format!(
             "format version {version}, expected {FORMAT_VERSION}"
         )));
     }
-    if &bytes[12..44] != fingerprint {
+    if &header[12..44] != fingerprint {
         return Err(corrupt("built with other options"));
     }
-    let trailer = bytes.len() - 40;
+    let mut trailer = [0u8; 40];
+    file.seek(SeekFrom::Start(size - 40))
+        .and_then(|_| file.read_exact(&mut trailer))
+        .and_then(|_| file.seek(SeekFrom::Start(head as u64)))
+        .map_err(read_err)?;
     let mut l = [0u8; 8];
-    l.copy_from_slice(&bytes[trailer..trailer + 8]);
+    l.copy_from_slice(&trailer[..8]);
     let len = u64::from_le_bytes(l);
-    if len != (trailer - head) as u64 {
+    if len != size - head as u64 - 40 {
         return Err(corrupt("wrong length"));
     }
-    let payload = &bytes[head..trailer];
-    if blake3::hash(payload).as_bytes() != &bytes[trailer + 8..] {
-        return Err(corrupt("checksum mismatch"));
-    }
     let mut r = Reader {
-        buf: payload,
-        pos: 0,
+        src: std::io::BufReader::with_capacity(
+            1 << 20,
+            HashRead {
+                inner: file,
+                hasher: blake3::Hasher::new(),
+                left: len,
+            },
+        ),
+        scratch: Vec::new(),
     };
     let nterms = r.len(1)?;
     let mut dict = Dict::default();
@@ -210,11 +264,7 @@ pub(crate) fn decode(
     let mut files = Vec::with_capacity(nfiles);
     for _ in 0..nfiles {
         let path = r.string()?;
-        let end = r.pos + 32;
-        let h = r.buf.get(r.pos..end).ok_or_else(|| corrupt("truncated"))?;
-        let mut hash = [0u8; 32];
-        hash.copy_from_slice(h);
-        r.pos = end;
+        let hash: [u8; 32] = r.array()?;
         let size = r.var()?;
         let mtime_ns = r.var()?;
         let kind = FileKind::from_u8(r.u8()?).ok_or_else(|| corrupt("bad file kind"))?;
@@ -263,15 +313,18 @@ pub(crate) fn decode(
     if np > nterms {
         return Err(corrupt("postings for unknown terms"));
     }
-    let mut postings = Postings::with_capacity(np, payload.len().saturating_sub(r.pos));
+    let mut postings = Postings::with_capacity(np, usize::try_from(r.left()).unwrap_or(0));
     for _ in 0..np {
         let list = r.bytes()?;
         if !postings.push_raw(list, nchunks) {
             return Err(corrupt("bad postings"));
         }
     }
-    if r.pos != payload.len() {
+    if r.left() != 0 {
         return Err(corrupt("trailing bytes"));
+    }
+    if r.src.get_ref().hasher.finalize().as_bytes()[..] != trailer[8..] {
+        return Err(corrupt("checksum mismatch"));
     }
     Ok((dict, files, postings))
 }
