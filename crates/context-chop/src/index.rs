@@ -725,6 +725,11 @@ impl Index {
 
     /// Re-walks the tree and re-indexes the files whose contents changed (by blake3), drops the
     /// files that are gone, and saves the index when anything changed.
+    ///
+    /// On an error (the postings could not be built: a temporary file that could not be
+    /// read back, or more than 4 GiB of postings) the index is left empty and consistent, and
+    /// the next refresh rebuilds it from the tree; a failure to save is reported in
+    /// [`RefreshStats::issues`], not as an error.
     pub fn refresh(&mut self) -> Result<&RefreshStats> {
         self.refresh_inner(true, None, false)?;
         Ok(&self.last)
@@ -778,7 +783,14 @@ impl Index {
             old_chunks += f.chunks.len() as u32;
         }
         let mut remap = vec![u32::MAX; old_chunks as usize];
-        let mut builder = Builder::new(std::env::temp_dir(), POSTINGS_IN_MEMORY);
+        // Spill postings next to the saved index (written anyway), else in the temporary
+        // directory; without either they stay in memory.
+        let spill_dir = if self.opts.persist {
+            self.cache_dir()
+        } else {
+            std::env::temp_dir()
+        };
+        let mut builder = Builder::new(spill_dir, POSTINGS_IN_MEMORY);
         let old_hash: Vec<[u8; 32]> = self.files.iter().map(|f| f.hash).collect();
         let mut old_files: Vec<Option<FileRec>> = std::mem::take(&mut self.files)
             .into_iter()
@@ -941,7 +953,10 @@ impl Index {
             }
             Ok(())
         });
-        result?;
+        if let Err(e) = result {
+            self.clear_after_failure();
+            return Err(e);
+        }
         // What the assembly needed is no longer needed: free it before the postings are placed.
         drop((walked.files, todo, old_hash, old_first));
         stats.issues.extend(issues.into_inner().unwrap_or_default());
@@ -961,14 +976,26 @@ impl Index {
             // take their final, largest allocation.
             self.dict.shrink();
             self.rebuild_derived();
-            let fresh = builder.finish(self.dict.len())?;
+            let fresh = match builder.finish(self.dict.len()) {
+                Ok(p) => p,
+                Err(e) => {
+                    self.clear_after_failure();
+                    return Err(e);
+                }
+            };
             let identity = remap.iter().enumerate().all(|(i, &r)| r == i as u32);
             self.postings = if remap.iter().all(|&r| r == u32::MAX) {
                 fresh
             } else if identity && fresh.is_empty() && old_chunks == next_chunk {
                 std::mem::take(&mut self.postings)
             } else {
-                Postings::merge(&self.postings, &remap, &fresh, self.dict.len())?
+                match Postings::merge(&self.postings, &remap, &fresh, self.dict.len()) {
+                    Ok(p) => p,
+                    Err(e) => {
+                        self.clear_after_failure();
+                        return Err(e);
+                    }
+                }
             };
             drop(remap);
             self.version = self.compute_version();
@@ -985,6 +1012,15 @@ impl Index {
         }
         self.last = stats;
         Ok(())
+    }
+
+    /// After a refresh failed half-way (the postings could not be built): an empty, consistent
+    /// index, so the next refresh rebuilds everything from the tree.
+    fn clear_after_failure(&mut self) {
+        self.files = Vec::new();
+        self.postings = Postings::default();
+        self.derived = Derived::default();
+        self.version = String::new();
     }
 
     fn compute_version(&self) -> String {

@@ -381,6 +381,10 @@ pub(crate) struct Builder {
     /// Reused buffer of one term's postings.
     group: Vec<u8>,
     spill: Option<Spill>,
+    /// Segments kept in memory because no temporary file could be made.
+    kept: Vec<Vec<u8>>,
+    /// No temporary file could be made: keep everything in memory.
+    no_spill: bool,
     dir: std::path::PathBuf,
     next_chunk: u32,
     total: usize,
@@ -419,6 +423,8 @@ impl Builder {
             pending: Vec::new(),
             group: Vec::new(),
             spill: None,
+            kept: Vec::new(),
+            no_spill: false,
             dir,
             next_chunk: 0,
             total: 0,
@@ -486,38 +492,50 @@ impl Builder {
             return Err(too_large());
         }
         self.buf.clear();
+        if self.no_spill {
+            self.kept.push(seg);
+            return Ok(());
+        }
         if self.spill.is_none() && seg.len() < self.limit * 4 {
             // Small so far: keep it in memory.
             self.pending = seg;
             return Ok(());
         }
-        let spill = match &mut self.spill {
-            Some(s) => s,
-            None => {
-                let nanos = std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map_or(0, |d| d.as_nanos());
-                let path = self.dir.join(format!(
-                    ".context-chop-postings-{}-{nanos}.tmp",
-                    std::process::id()
-                ));
-                std::fs::create_dir_all(&self.dir).map_err(|e| io_err(&self.dir, e))?;
-                let file = std::fs::File::create(&path).map_err(|e| io_err(&path, e))?;
-                self.spill.insert(Spill {
-                    path: TempPath(path),
-                    file: std::io::BufWriter::with_capacity(1 << 20, file),
-                })
+        if self.spill.is_none() {
+            self.spill = self.open_spill();
+        }
+        match &mut self.spill {
+            Some(spill) => {
+                std::io::Write::write_all(&mut spill.file, &seg)
+                    .map_err(|e| io_err(&spill.path.0, e))?;
+                // Keep the allocation for the next segment.
+                seg.clear();
+                self.pending = seg;
             }
-        };
-        use std::io::Write;
-        spill
-            .file
-            .write_all(&seg)
-            .map_err(|e| io_err(&spill.path.0, e))?;
-        // Keep the allocation for the next segment.
-        seg.clear();
-        self.pending = seg;
+            None => {
+                // No temporary file can be made: hold the segments in memory instead.
+                self.no_spill = true;
+                self.kept.push(seg);
+            }
+        }
         Ok(())
+    }
+
+    /// Creates the temporary file, or `None` when it cannot be.
+    fn open_spill(&self) -> Option<Spill> {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        let path = self.dir.join(format!(
+            ".context-chop-postings-{}-{nanos}.tmp",
+            std::process::id()
+        ));
+        std::fs::create_dir_all(&self.dir).ok()?;
+        let file = std::fs::File::create(&path).ok()?;
+        Some(Spill {
+            path: TempPath(path),
+            file: std::io::BufWriter::with_capacity(1 << 20, file),
+        })
     }
 
     /// The postings of everything pushed, for at least `nterms` terms.
@@ -591,8 +609,13 @@ impl Builder {
             }
         }
         let pending = std::mem::take(&mut self.pending);
-        if !place(&pending) {
-            return Err(bad(&self.dir));
+        for seg in std::mem::take(&mut self.kept)
+            .iter()
+            .chain(std::iter::once(&pending))
+        {
+            if !place(seg) {
+                return Err(bad(&self.dir));
+            }
         }
         Ok(Postings { bytes, start })
     }
@@ -724,6 +747,28 @@ mod tests {
             // The temporary file is gone.
             let left = std::fs::read_dir(&dir).map(|d| d.count()).unwrap_or(0);
             prop_assert_eq!(left, 0);
+        }
+
+        /// Without a place for the temporary file the builder keeps its segments in memory and
+        /// gives the same postings.
+        #[test]
+        fn unwritable_spill_dir_falls_back_to_memory(chunks in prop::collection::vec(entry_strategy(), 1..20)) {
+            let file = std::env::temp_dir().join(format!("cc-not-a-dir-{}", std::process::id()));
+            std::fs::write(&file, b"x").map_err(|e| TestCaseError::fail(e.to_string()))?;
+            let build = |dir: std::path::PathBuf| -> Result<Postings, TestCaseError> {
+                let mut b = Builder::new(dir, 1);
+                b.limit = 1;
+                for (id, (_, terms)) in chunks.iter().enumerate() {
+                    b.push(id as u32, terms.iter().copied()).map_err(|e| TestCaseError::fail(e.to_string()))?;
+                }
+                b.finish(0).map_err(|e| TestCaseError::fail(e.to_string()))
+            };
+            let a = build(file.join("sub"))?;
+            let m = build(std::env::temp_dir())?;
+            for t in 0..5000u32 {
+                prop_assert_eq!(a.of(t).collect::<Vec<_>>(), m.of(t).collect::<Vec<_>>());
+            }
+            let _ = std::fs::remove_file(&file);
         }
 
         /// Merging keeps the remapped old postings and adds the fresh ones, by chunk id.
