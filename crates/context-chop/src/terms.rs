@@ -126,17 +126,8 @@ fn ascii_parts(w: &[u8], out: &mut Vec<(usize, usize)>) {
             start = Some(i);
             continue;
         };
-        let prev = ascii_class(w[i - 1]);
-        let boundary = match (prev, cl) {
-            (Class::Lower, Class::Upper) => true,
-            (Class::Upper, Class::Upper) => {
-                w.get(i + 1).map(|&n| ascii_class(n)) == Some(Class::Lower)
-            }
-            (Class::Digit, Class::Upper | Class::Lower) => true,
-            (Class::Upper | Class::Lower, Class::Digit) => true,
-            _ => false,
-        };
-        if boundary {
+        let next = w.get(i + 1).map(|&n| ascii_class(n));
+        if is_boundary(ascii_class(w[i - 1]), cl, next) {
             out.push((s, i));
             start = Some(i);
         }
@@ -264,6 +255,19 @@ fn class(c: char) -> Class {
     }
 }
 
+/// Whether a part starts at a character of class `cl` after one of class `prev` (`next`: the
+/// class after it): lower-to-upper, the last capital of an acronym before a lower-case letter,
+/// and letter/digit changes.
+fn is_boundary(prev: Class, cl: Class, next: Option<Class>) -> bool {
+    match (prev, cl) {
+        (Class::Lower, Class::Upper) => true,
+        (Class::Upper, Class::Upper) => next == Some(Class::Lower),
+        (Class::Digit, Class::Upper | Class::Lower) => true,
+        (Class::Upper | Class::Lower, Class::Digit) => true,
+        _ => false,
+    }
+}
+
 /// Byte ranges of the parts of one identifier.
 fn split_parts(word: &str, out: &mut Vec<(usize, usize)>) {
     out.clear();
@@ -281,16 +285,8 @@ fn split_parts(word: &str, out: &mut Vec<(usize, usize)>) {
             start = Some(i);
             continue;
         };
-        let prev = class(cs[k - 1].1);
         let next = cs.get(k + 1).map(|&(_, n)| class(n));
-        let boundary = match (prev, cl) {
-            (Class::Lower, Class::Upper) => true,
-            (Class::Upper, Class::Upper) => next == Some(Class::Lower),
-            (Class::Digit, Class::Upper | Class::Lower) => true,
-            (Class::Upper | Class::Lower, Class::Digit) => true,
-            _ => false,
-        };
-        if boundary {
+        if is_boundary(class(cs[k - 1].1), cl, next) {
             out.push((s, i));
             start = Some(i);
         }
