@@ -430,10 +430,13 @@ impl Indexed {
             for t in &mut c.terms {
                 t.0 = map(t.0);
             }
+            // A term the dictionary had no room for (`u32::MAX`) is left out.
+            c.terms.retain(|t| t.0 != u32::MAX);
             c.terms.sort_unstable_by_key(|t| t.0);
             for s in &mut c.symbols {
                 *s = map(*s);
             }
+            c.symbols.retain(|&s| s != u32::MAX);
             encode_entry(&mut self.entries, &c.symbols);
             self.terms.push(c.terms);
             self.chunks.push(c.rec);
@@ -771,7 +774,8 @@ impl Index {
         }
         let chunker = Chunker::new(self.opts.chunk);
         let next = AtomicUsize::new(0);
-        let (tx, rx) = std::sync::mpsc::channel::<(usize, Option<Processed>)>();
+        // Bounded: workers stay a few files ahead of the assembly, however many cores.
+        let (tx, rx) = std::sync::mpsc::sync_channel::<(usize, Option<Processed>)>(8);
         let issues: Mutex<Vec<WalkIssue>> = Mutex::new(Vec::new());
         let nthreads = thread_count(self.opts.walk.threads).min(todo.len().max(1));
         let warm = self.opts.warm_tokenizer.filter(|_| todo.len() >= 32);
@@ -803,6 +807,9 @@ impl Index {
         let mut next_chunk = 0u32;
         let dict = &mut self.dict;
         let result: Result<()> = std::thread::scope(|s| {
+            // Owned here: when this closure returns (also early, on an error), the receiver is
+            // dropped and a blocked worker's send fails, so the scope can end.
+            let rx = rx;
             if let Some(enc) = warm {
                 s.spawn(move || token_opt::Tokenizer::new(enc).map(|t| t.count("warm")));
             }
@@ -830,6 +837,19 @@ impl Index {
                             }
                         };
                         let hash = *hash.as_bytes();
+                        if matches!(&src, Source::Text(t) if t.len() > u32::MAX as usize) {
+                            // Chunk offsets are 32-bit: such a file is left out, and said so.
+                            if let Ok(mut v) = issues.lock() {
+                                v.push(WalkIssue {
+                                    path: w.path.clone(),
+                                    message: "larger than 4 GiB: not indexed".into(),
+                                });
+                            }
+                            if tx.send((wi, None)).is_err() {
+                                break;
+                            }
+                            continue;
+                        }
                         let same = old
                             .get(w.path.as_str())
                             .is_some_and(|&o| old_hash.get(o) == Some(&hash));
@@ -927,7 +947,12 @@ impl Index {
                         let mut data = data.unwrap_or_default();
                         data.intern(dict);
                         for c in std::mem::take(&mut data.terms) {
-                            builder.push(next_chunk, c.into_iter())?;
+                            if let Err(e) = builder.push(next_chunk, c.into_iter()) {
+                                // Stop the workers: no more files, and their sends fail
+                                // once the receiver is gone with this closure.
+                                next.store(todo.len(), Ordering::Relaxed);
+                                return Err(e);
+                            }
                             next_chunk += 1;
                         }
                         if p.kind != FileKind::Binary {

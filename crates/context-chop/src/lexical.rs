@@ -615,6 +615,8 @@ fn c_structure(
     defs: &mut Vec<(usize, String)>,
 ) {
     let mut stack: Vec<Open> = Vec::new();
+    // Open brackets on the stack by kind: `{`, `(`, `[`.
+    let mut open = [0usize; 3];
     // The current statement at a brace level: (first row, first token).
     let mut stmt: Option<(u32, usize)> = None;
     let asi = matches!(fam, Family::Go | Family::Js);
@@ -663,6 +665,7 @@ fn c_structure(
                     if !container {
                         body_depth += 1;
                     }
+                    open[0] += 1;
                     stack.push(Open {
                         punct: b'{',
                         row: t.row,
@@ -689,6 +692,7 @@ fn c_structure(
                         && toks
                             .get(k.wrapping_sub(1))
                             .is_some_and(|p| p.kind == Kind::Ident && text_of(text, p) == "type");
+                    open[usize::from(t.punct == b'(') + 2 * usize::from(t.punct == b'[')] += 1;
                     stack.push(Open {
                         punct: t.punct,
                         row: t.row,
@@ -706,11 +710,19 @@ fn c_structure(
                         b')' => b'(',
                         _ => b'[',
                     };
+                    // A closer with no opener of its kind open is stray: skip it without
+                    // searching the stack (a file of stray closers stays linear).
+                    let kind = usize::from(want == b'(') + 2 * usize::from(want == b'[');
+                    if open[kind] == 0 {
+                        continue;
+                    }
                     let Some(pos) = stack.iter().rposition(|o| o.punct == want) else {
                         continue;
                     };
                     while stack.len() > pos {
                         let Some(o) = stack.pop() else { break };
+                        let k = usize::from(o.punct == b'(') + 2 * usize::from(o.punct == b'[');
+                        open[k] = open[k].saturating_sub(1);
                         span(diff, rows, o.row, t.row, 1);
                         if o.punct == b'{' {
                             span(diff, rows, o.item_row, t.row, 1);
@@ -856,6 +868,10 @@ fn call_like_definition(
     }
 }
 
+/// How far definition shapes look for the end of a parameter list (tokens): a group left open
+/// does not make every later identifier scan to the end of the file.
+const GROUP_LIMIT: usize = 256;
+
 /// The index after the group opened at `open` (a `(`), or `limit`.
 fn skip_group(toks: &[Tok], open: usize, limit: usize) -> usize {
     let mut depth = 0i32;
@@ -937,9 +953,10 @@ fn keyword_definition(
             }
             "impl" => {
                 // Only an item: nothing but modifiers before it in the statement.
-                let modifiers = toks[start..k].iter().all(|t| {
-                    t.kind == Kind::Ident && matches!(text_of(text, t), "unsafe" | "default")
-                });
+                let modifiers = k - start <= 3
+                    && toks[start..k].iter().all(|t| {
+                        t.kind == Kind::Ident && matches!(text_of(text, t), "unsafe" | "default")
+                    });
                 if modifiers {
                     if let Some((s, e, row)) = rust_impl_type(toks, text, k + 1) {
                         if let Some(n) = text.get(s..e) {
@@ -957,7 +974,7 @@ fn keyword_definition(
                 if let Some(n) = next {
                     push(n);
                 } else if is_punct(toks, k + 1, b'(') {
-                    let after = skip_group(toks, k + 1, toks.len());
+                    let after = skip_group(toks, k + 1, toks.len().min(k + 1 + GROUP_LIMIT));
                     if let Some(n) = toks.get(after).filter(|t| t.kind == Kind::Ident) {
                         if is_punct(toks, after + 1, b'(') || is_punct(toks, after + 1, b'[') {
                             push(n);
@@ -1014,7 +1031,7 @@ fn keyword_definition(
                                     || (is_punct(toks, v + 1, b'=') && is_punct(toks, v + 2, b'>'))
                             }
                             Some(t) if t.kind == Kind::Punct && t.punct == b'(' => {
-                                let c = skip_group(toks, v, toks.len());
+                                let c = skip_group(toks, v, toks.len().min(v + GROUP_LIMIT));
                                 is_punct(toks, c, b'=') && is_punct(toks, c + 1, b'>')
                             }
                             _ => false,
@@ -1153,8 +1170,10 @@ fn path_span(toks: &[Tok], text: &str, mut k: usize) -> Option<(usize, usize, us
 /// Python: logical lines, their brackets, and the blocks of compound statements.
 fn python_blocks(toks: &[Tok], text: &str, diff: &mut [i32], rows: usize) {
     let b = text.as_bytes();
-    // (indent, first row, last row)
-    let mut blocks: Vec<(usize, u32, u32)> = Vec::new();
+    // (indent, first row) of the open compound statements.
+    let mut blocks: Vec<(usize, u32)> = Vec::new();
+    // The last row of the last logical line.
+    let mut prev_end = 0u32;
     let mut brackets: Vec<u32> = Vec::new();
     let mut line_first: Option<usize> = None;
     let mut decorator_row: Option<(usize, u32)> = None;
@@ -1185,24 +1204,23 @@ fn python_blocks(toks: &[Tok], text: &str, diff: &mut [i32], rows: usize) {
         let indent = indent_at(b, first.start as usize);
         let word = text_of(text, first);
         let continues = matches!(word, "else" | "elif" | "except" | "finally");
-        while let Some(&(bi, bs, be)) = blocks.last() {
+        // A block ends with the last logical line before the first one not indented under it.
+        while let Some(&(bi, bs)) = blocks.last() {
             if bi > indent || (bi == indent && !continues) {
                 blocks.pop();
-                span(diff, rows, bs, be, 2);
+                span(diff, rows, bs, prev_end, 2);
             } else {
                 break;
             }
         }
-        for blk in blocks.iter_mut() {
-            blk.2 = r1;
-        }
+        prev_end = r1;
         let opens = last.kind == Kind::Punct && last.punct == b':';
         if opens && !(continues && blocks.last().is_some_and(|x| x.0 == indent)) {
             let start = match decorator_row {
                 Some((di, dr)) if di == indent => dr,
                 _ => r0,
             };
-            blocks.push((indent, start, r1));
+            blocks.push((indent, start));
         }
         decorator_row = if first.kind == Kind::Punct && first.punct == b'@' {
             Some(
@@ -1214,8 +1232,8 @@ fn python_blocks(toks: &[Tok], text: &str, diff: &mut [i32], rows: usize) {
             None
         };
     }
-    while let Some((_, bs, be)) = blocks.pop() {
-        span(diff, rows, bs, be, 2);
+    while let Some((_, bs)) = blocks.pop() {
+        span(diff, rows, bs, prev_end, 2);
     }
 }
 
@@ -1456,6 +1474,39 @@ mod tests {
             prop_assert!(spans(lang, &text, rows, &mut diff, &mut defs));
             prop_assert_eq!(diff.iter().sum::<i32>(), 0);
             prop_assert!(defs.iter().all(|d| d.0 < rows.max(1)));
+        }
+    }
+
+    /// Inputs that made an earlier version quadratic (stray closers searched the whole stack,
+    /// unclosed groups scanned to the end of the file for every identifier) finish quickly: at
+    /// this size a quadratic pass would take minutes.
+    #[test]
+    fn pathological_inputs_stay_linear() {
+        let n = 200_000;
+        let cases = [
+            (
+                Language::Rust,
+                format!("{}{}", "(".repeat(n), "}".repeat(n)),
+            ),
+            (Language::Go, "func (\n".repeat(n / 4)),
+            (Language::JavaScript, "let a = (\n".repeat(n / 4)),
+            (
+                Language::Rust,
+                format!("{}impl X {{}}", "unsafe ".repeat(n / 4)),
+            ),
+            (
+                Language::Python,
+                (0..3000)
+                    .map(|i| format!("{}if x:\n", " ".repeat(i)))
+                    .collect(),
+            ),
+        ];
+        for (lang, text) in cases {
+            let rows = text.split_inclusive('\n').count();
+            let mut diff = vec![0i32; rows + 2];
+            let mut defs = Vec::new();
+            assert!(spans(lang, &text, rows, &mut diff, &mut defs));
+            assert_eq!(diff.iter().sum::<i32>(), 0);
         }
     }
 

@@ -521,17 +521,27 @@ impl Builder {
         Ok(())
     }
 
-    /// Creates the temporary file, or `None` when it cannot be.
+    /// Creates the temporary file (a new one, never another builder's), or `None` when it
+    /// cannot be.
     fn open_spill(&self) -> Option<Spill> {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos());
-        let path = self.dir.join(format!(
-            ".context-chop-postings-{}-{nanos}.tmp",
-            std::process::id()
-        ));
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         std::fs::create_dir_all(&self.dir).ok()?;
-        let file = std::fs::File::create(&path).ok()?;
+        let (path, file) = (0..16).find_map(|_| {
+            let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let nanos = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos());
+            let path = self.dir.join(format!(
+                ".context-chop-postings-{}-{n}-{nanos}.tmp",
+                std::process::id()
+            ));
+            let file = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&path)
+                .ok()?;
+            Some((path, file))
+        })?;
         Some(Spill {
             path: TempPath(path),
             file: std::io::BufWriter::with_capacity(1 << 20, file),
@@ -561,17 +571,23 @@ impl Builder {
                     return false;
                 };
                 let n = n as usize;
-                let Some(cur) = start.get_mut(t as usize + 1) else {
-                    return false;
-                };
-                let at = *cur as usize;
-                let (Some(src), Some(dst)) = (seg.get(pos..pos + n), bytes.get_mut(at..at + n))
+                let Some(cur) = usize::try_from(t)
+                    .ok()
+                    .and_then(|t| t.checked_add(1))
+                    .and_then(|i| start.get_mut(i))
                 else {
                     return false;
                 };
+                let at = *cur as usize;
+                let (Some(se), Some(de)) = (pos.checked_add(n), at.checked_add(n)) else {
+                    return false;
+                };
+                let (Some(src), Some(dst)) = (seg.get(pos..se), bytes.get_mut(at..de)) else {
+                    return false;
+                };
                 dst.copy_from_slice(src);
-                *cur += n as u32;
-                pos += n;
+                *cur = de as u32;
+                pos = se;
             }
             true
         };

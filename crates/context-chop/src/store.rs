@@ -269,7 +269,8 @@ pub(crate) fn decode(
         let mtime_ns = r.var()?;
         let kind = FileKind::from_u8(r.u8()?).ok_or_else(|| corrupt("bad file kind"))?;
         let lang = r.u8()?;
-        let nc = r.len(7)?;
+        // A chunk takes at least 4 bytes (four varints).
+        let nc = r.len(4)?;
         let mut chunks = Vec::with_capacity(nc);
         let (mut end_line, mut byte_end) = (0u32, 0u32);
         for _ in 0..nc {
