@@ -774,8 +774,9 @@ impl Index {
         }
         let chunker = Chunker::new(self.opts.chunk);
         let next = AtomicUsize::new(0);
-        // Bounded: workers stay a few files ahead of the assembly, however many cores.
-        let (tx, rx) = std::sync::mpsc::sync_channel::<(usize, Option<Processed>)>(8);
+        // Bounded: workers stay at most 64 files ahead of the assembly (8 left them idle
+        // while it interned; unbounded, a stalled assembly could queue a whole tree).
+        let (tx, rx) = std::sync::mpsc::sync_channel::<(usize, Option<Processed>)>(64);
         let issues: Mutex<Vec<WalkIssue>> = Mutex::new(Vec::new());
         let nthreads = thread_count(self.opts.walk.threads).min(todo.len().max(1));
         let warm = self.opts.warm_tokenizer.filter(|_| todo.len() >= 32);
