@@ -448,9 +448,9 @@ pub(crate) fn tree_sitter_spans(
         } else {
             er
         };
-        if er > sr && cursor.depth() > 0 {
-            diff[(sr + 1).min(n + 1)] += 1;
-            diff[(er + 1).min(n + 1)] -= 1;
+        if cursor.depth() > 0 {
+            let row = |r: usize| u32::try_from(r).unwrap_or(u32::MAX);
+            crate::lexical::span(diff, n, row(sr), row(er), 1);
         }
         if node.is_named() && definition_kind(node.kind()) {
             if let Some(name) = definition_name(node, text) {

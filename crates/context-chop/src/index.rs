@@ -4,10 +4,6 @@
 use crate::chunk::{ChunkOptions, Chunker};
 pub(crate) use crate::postings::Dict;
 use crate::postings::{encode_entry, symbols_of, Builder, Postings};
-
-/// Postings buffered before the builder writes a sorted segment to a temporary file (12 bytes
-/// each: 1M is 12 MB).
-const POSTINGS_IN_MEMORY: usize = 1 << 20;
 use crate::terms::for_each_term;
 use crate::walk::{read_source, thread_count, walk, Source, WalkIssue, WalkOptions};
 use crate::{store, Error, Result};
@@ -16,6 +12,10 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use token_opt::Language;
+
+/// Postings buffered before the builder writes a sorted segment to a temporary file (12 bytes
+/// each: 1M is 12 MB).
+const POSTINGS_IN_MEMORY: usize = 1 << 20;
 
 /// Where the index lives and how the tree is read. Plain struct with defaults.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -400,12 +400,15 @@ struct Processed {
     data: Option<Indexed>,
 }
 
-/// A file's chunks as a worker produces them (file-local term ids), then as stored (global
-/// ids, one entry stream) once the main thread has interned the names.
+/// A file's chunks as a worker produces them, with file-local term ids.
 #[derive(Default)]
 struct Indexed {
     names: Dict,
     raw: Vec<RawChunk>,
+}
+
+/// A file's chunks once the main thread has interned their terms.
+struct Interned {
     chunks: Vec<ChunkRec>,
     /// The chunks' symbol entries.
     entries: Vec<u8>,
@@ -422,11 +425,16 @@ struct RawChunk {
 
 impl Indexed {
     /// Maps the file-local ids to `dict`'s and encodes the chunks' symbol entries.
-    fn intern(&mut self, dict: &mut Dict) {
+    fn intern(self, dict: &mut Dict) -> Interned {
         let ids: Vec<u32> = self.names.iter().map(|n| dict.intern(n)).collect();
+        drop(self.names);
         let map = |t: u32| ids.get(t as usize).copied().unwrap_or(0);
-        self.chunks = Vec::with_capacity(self.raw.len());
-        for mut c in std::mem::take(&mut self.raw) {
+        let mut out = Interned {
+            chunks: Vec::with_capacity(self.raw.len()),
+            entries: Vec::new(),
+            terms: Vec::with_capacity(self.raw.len()),
+        };
+        for mut c in self.raw {
             for t in &mut c.terms {
                 t.0 = map(t.0);
             }
@@ -437,12 +445,12 @@ impl Indexed {
                 *s = map(*s);
             }
             c.symbols.retain(|&s| s != u32::MAX);
-            encode_entry(&mut self.entries, &c.symbols);
-            self.terms.push(c.terms);
-            self.chunks.push(c.rec);
+            encode_entry(&mut out.entries, &c.symbols);
+            out.terms.push(c.terms);
+            out.chunks.push(c.rec);
         }
-        self.entries.shrink_to_fit();
-        self.names = Dict::default();
+        out.entries.shrink_to_fit();
+        out
     }
 }
 
@@ -531,11 +539,7 @@ fn index_text(chunker: &Chunker, path: &str, text: &str) -> Indexed {
             terms,
         });
     }
-    Indexed {
-        names,
-        raw: out,
-        ..Indexed::default()
-    }
+    Indexed { names, raw: out }
 }
 
 impl Index {
@@ -945,9 +949,8 @@ impl Index {
                         keep(o.unwrap_or(0), prev, &mut new_files, &mut next_chunk);
                     }
                     (data, _) => {
-                        let mut data = data.unwrap_or_default();
-                        data.intern(dict);
-                        for c in std::mem::take(&mut data.terms) {
+                        let data = data.unwrap_or_default().intern(dict);
+                        for c in data.terms {
                             if let Err(e) = builder.push(next_chunk, c.into_iter()) {
                                 // Stop the workers: no more files, and their sends fail
                                 // once the receiver is gone with this closure.
@@ -1002,28 +1005,29 @@ impl Index {
             // take their final, largest allocation.
             self.dict.shrink();
             self.rebuild_derived();
-            let fresh = match builder.finish(self.dict.len()) {
-                Ok(p) => p,
+            let old = std::mem::take(&mut self.postings);
+            let built = builder.finish(self.dict.len()).and_then(|fresh| {
+                if remap.iter().all(|&r| r == u32::MAX) {
+                    // Nothing kept: the fresh postings are all of them.
+                    Ok(fresh)
+                } else if fresh.is_empty()
+                    && old_chunks == next_chunk
+                    && remap.iter().enumerate().all(|(i, &r)| r == i as u32)
+                {
+                    // Every chunk kept where it was: the old postings still hold.
+                    Ok(old)
+                } else {
+                    Postings::merge(&old, &remap, &fresh, self.dict.len())
+                }
+            });
+            drop(remap);
+            match built {
+                Ok(p) => self.postings = p,
                 Err(e) => {
                     self.clear_after_failure();
                     return Err(e);
                 }
-            };
-            let identity = remap.iter().enumerate().all(|(i, &r)| r == i as u32);
-            self.postings = if remap.iter().all(|&r| r == u32::MAX) {
-                fresh
-            } else if identity && fresh.is_empty() && old_chunks == next_chunk {
-                std::mem::take(&mut self.postings)
-            } else {
-                match Postings::merge(&self.postings, &remap, &fresh, self.dict.len()) {
-                    Ok(p) => p,
-                    Err(e) => {
-                        self.clear_after_failure();
-                        return Err(e);
-                    }
-                }
-            };
-            drop(remap);
+            }
             self.version = self.compute_version();
         }
         stats.chunks = self.derived.chunks();
@@ -1061,20 +1065,22 @@ impl Index {
     }
 
     fn rebuild_derived(&mut self) {
+        // Free the old tables before the new ones are built.
         self.derived = Derived::default();
         let mut file_first = Vec::with_capacity(self.files.len() + 1);
         let nchunks: usize = self.files.iter().map(|f| f.chunks.len()).sum();
         let mut body_len: Vec<u16> = Vec::with_capacity(nchunks);
         let mut total_len = 0u64;
+        // Capacities: definitions counted; path terms estimated (about one per 4 bytes).
         let (np, nd) = self.files.iter().fold((0, 0), |(p, d), f| {
             (p + f.path.len() / 4, d + f.symbols().count())
         });
         let mut defs: Vec<(u32, u32)> = Vec::with_capacity(nd);
         let mut paths: Vec<(u32, u32)> = Vec::with_capacity(np);
         let mut id = 0u32;
+        let dict = &self.dict;
         for (fi, f) in self.files.iter().enumerate() {
             file_first.push(id);
-            let dict = &self.dict;
             crate::terms::for_each_path_term(&f.path, |t| {
                 if let Some(id) = dict.get(t) {
                     paths.push((id, fi as u32));

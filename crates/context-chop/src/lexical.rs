@@ -95,14 +95,13 @@ pub(crate) fn spans(
         python_defs(&lx.toks, text, defs);
     } else {
         lx.lex_c();
-        let toks = std::mem::take(&mut lx.toks);
-        c_structure(&toks, text, fam, lx.diff, rows, defs);
+        c_structure(&lx.toks, text, fam, lx.diff, rows, defs);
     }
     true
 }
 
-/// Records a construct from row `s` to row `e`.
-fn span(diff: &mut [i32], rows: usize, s: u32, e: u32, w: i32) {
+/// Records a construct from row `s` to row `e` (nothing unless it spans lines), weight `w`.
+pub(crate) fn span(diff: &mut [i32], rows: usize, s: u32, e: u32, w: i32) {
     let (s, e) = (s as usize, e as usize);
     if e > s && s < rows {
         let e = e.min(rows.saturating_sub(1));

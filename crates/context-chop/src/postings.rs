@@ -174,32 +174,40 @@ pub(crate) struct Postings {
     start: Vec<u32>,
 }
 
+/// The varints of one posting after `prev` (see [`Postings`]): one, two or three of them.
+fn posting_words(prev: u32, c: u32, b: u16, s: u16) -> ([u64; 3], usize) {
+    let delta = u64::from(c.wrapping_sub(prev)) << 1;
+    match (b, s) {
+        (1, 0) => ([delta, 0, 0], 1),
+        (_, 0) => ([delta | 1, u64::from(b) << 1, 0], 2),
+        _ => ([delta | 1, (u64::from(b) << 1) | 1, u64::from(s)], 3),
+    }
+}
+
 /// Encodes one posting after `prev` into `out`.
 fn put_posting(out: &mut Vec<u8>, prev: u32, c: u32, b: u16, s: u16) {
-    let delta = u64::from(c.wrapping_sub(prev)) << 1;
-    if b == 1 && s == 0 {
-        put_var(out, delta);
-    } else {
-        put_var(out, delta | 1);
-        if s == 0 {
-            put_var(out, u64::from(b) << 1);
-        } else {
-            put_var(out, (u64::from(b) << 1) | 1);
-            put_var(out, u64::from(s));
-        }
-    }
+    let (w, n) = posting_words(prev, c, b, s);
+    w[..n].iter().for_each(|&v| put_var(out, v));
 }
 
 /// Bytes [`put_posting`] writes.
 fn posting_len(prev: u32, c: u32, b: u16, s: u16) -> usize {
-    let delta = u64::from(c.wrapping_sub(prev)) << 1;
-    if b == 1 && s == 0 {
-        var_len(delta)
-    } else if s == 0 {
-        var_len(delta | 1) + var_len(u64::from(b) << 1)
-    } else {
-        var_len(delta | 1) + var_len((u64::from(b) << 1) | 1) + var_len(u64::from(s))
-    }
+    let (w, n) = posting_words(prev, c, b, s);
+    w[..n].iter().map(|&v| var_len(v)).sum()
+}
+
+/// The postings of `list` whose chunk id increases, each with the id before it (0 first).
+fn increasing(
+    list: impl Iterator<Item = (u32, u16, u16)>,
+) -> impl Iterator<Item = (u32, u32, u16, u16)> {
+    let mut prev = None::<u32>;
+    list.filter_map(move |(c, b, s)| {
+        if prev.is_some_and(|p| c <= p) {
+            return None;
+        }
+        let p = prev.replace(c).unwrap_or(0);
+        Some((p, c, b, s))
+    })
 }
 
 /// Postings larger than this are refused (offsets are 32-bit): about 2.5 billion postings,
@@ -222,14 +230,9 @@ impl Postings {
         let mut start = vec![0u32; nterms + 1];
         let mut total = 0usize;
         for t in 0..nterms {
-            let mut prev = None::<u32>;
-            for (c, b, s) in list(t as u32) {
-                if prev.is_some_and(|p| c <= p) {
-                    continue;
-                }
-                total += posting_len(prev.unwrap_or(0), c, b, s);
-                prev = Some(c);
-            }
+            total += increasing(list(t as u32))
+                .map(|(p, c, b, s)| posting_len(p, c, b, s))
+                .sum::<usize>();
             if total > MAX_BYTES {
                 return Err(too_large());
             }
@@ -237,13 +240,8 @@ impl Postings {
         }
         let mut bytes = Vec::with_capacity(total);
         for t in 0..nterms {
-            let mut prev = None::<u32>;
-            for (c, b, s) in list(t as u32) {
-                if prev.is_some_and(|p| c <= p) {
-                    continue;
-                }
-                put_posting(&mut bytes, prev.unwrap_or(0), c, b, s);
-                prev = Some(c);
+            for (p, c, b, s) in increasing(list(t as u32)) {
+                put_posting(&mut bytes, p, c, b, s);
             }
         }
         Ok(Postings { bytes, start })
@@ -381,9 +379,7 @@ pub(crate) struct Builder {
     /// Reused buffer of one term's postings.
     group: Vec<u8>,
     spill: Option<Spill>,
-    /// Segments kept in memory because no temporary file could be made.
-    kept: Vec<Vec<u8>>,
-    /// No temporary file could be made: keep everything in memory.
+    /// No temporary file could be made: every segment stays in `pending`.
     no_spill: bool,
     dir: std::path::PathBuf,
     next_chunk: u32,
@@ -423,7 +419,6 @@ impl Builder {
             pending: Vec::new(),
             group: Vec::new(),
             spill: None,
-            kept: Vec::new(),
             no_spill: false,
             dir,
             next_chunk: 0,
@@ -492,32 +487,19 @@ impl Builder {
             return Err(too_large());
         }
         self.buf.clear();
-        if self.no_spill {
-            self.kept.push(seg);
-            return Ok(());
-        }
-        if self.spill.is_none() && seg.len() < self.limit * 4 {
-            // Small so far: keep it in memory.
-            self.pending = seg;
-            return Ok(());
-        }
-        if self.spill.is_none() {
+        if self.spill.is_none() && !self.no_spill && seg.len() >= self.limit * 4 {
             self.spill = self.open_spill();
+            // No temporary file can be made: hold the segments in memory instead.
+            self.no_spill = self.spill.is_none();
         }
-        match &mut self.spill {
-            Some(spill) => {
-                std::io::Write::write_all(&mut spill.file, &seg)
-                    .map_err(|e| io_err(&spill.path.0, e))?;
-                // Keep the allocation for the next segment.
-                seg.clear();
-                self.pending = seg;
-            }
-            None => {
-                // No temporary file can be made: hold the segments in memory instead.
-                self.no_spill = true;
-                self.kept.push(seg);
-            }
+        if let Some(spill) = &mut self.spill {
+            std::io::Write::write_all(&mut spill.file, &seg)
+                .map_err(|e| io_err(&spill.path.0, e))?;
+            // Keep the allocation for the next segment.
+            seg.clear();
         }
+        // Small so far, or no file: the segments stay in memory, in order.
+        self.pending = seg;
         Ok(())
     }
 
@@ -625,13 +607,8 @@ impl Builder {
             }
         }
         let pending = std::mem::take(&mut self.pending);
-        for seg in std::mem::take(&mut self.kept)
-            .iter()
-            .chain(std::iter::once(&pending))
-        {
-            if !place(seg) {
-                return Err(bad(&self.dir));
-            }
+        if !place(&pending) {
+            return Err(bad(&self.dir));
         }
         Ok(Postings { bytes, start })
     }

@@ -166,15 +166,14 @@ fn query_terms(q: &Query) -> (Vec<(String, f32)>, Vec<String>, bool) {
     (terms, wholes, docs)
 }
 
-/// The per-chunk arrays of one ranking.
+/// The per-chunk arrays of one ranking. Between rankings `scores`, `stamp` and `file_mark`
+/// are all zero; `tf` is only read where this query term wrote it.
 #[derive(Debug, Default)]
 pub(crate) struct Scratch {
     scores: Vec<f32>,
     stamp: Vec<u32>,
     tf: Vec<f32>,
     file_mark: Vec<u32>,
-    /// Chunks whose stamp and tf were written.
-    stamped: Vec<u32>,
 }
 
 /// A spare [`Scratch`] kept by an index (cloning an index does not clone it).
@@ -199,7 +198,6 @@ impl ScratchCell {
                 stamp: vec![0; chunks],
                 tf: vec![0.0; chunks],
                 file_mark: vec![0; files],
-                stamped: Vec::new(),
             },
         }
     }
@@ -252,19 +250,18 @@ impl Index {
         }
         let (qterms, wholes, docs_query) = query_terms(query);
         let nf = n as f32;
-        // Per-chunk arrays, all zero, reused from the last ranking when free (a fresh set of
-        // zero pages otherwise); stamps hold the query term's index plus one (zero: none).
+        // Per-chunk arrays reused from the last ranking when free (a fresh set of zero pages
+        // otherwise); a stamp or file mark is set while one query term is scored, then cleared.
         let mut sc = self.scratch.take(n, self.files.len());
         let Scratch {
             scores,
             stamp,
             tf,
             file_mark,
-            stamped,
         } = &mut sc;
         let mut touched: Vec<u32> = Vec::new();
         let mut idf_of: HashMap<u32, f32> = HashMap::default();
-        for (qi, (t, qw)) in qterms.iter().enumerate() {
+        for (t, qw) in &qterms {
             let Some(tid) = self.dict.get(t) else {
                 continue;
             };
@@ -274,7 +271,7 @@ impl Index {
             // path has it (counted while the postings are decoded, once).
             let mut df = 0usize;
             for &(_, f) in pfiles {
-                file_mark[f as usize] = qi as u32 + 1;
+                file_mark[f as usize] = 1;
                 df += (d.file_first[f as usize + 1] - d.file_first[f as usize]) as usize;
             }
             let mut local: Vec<u32> = Vec::new();
@@ -288,32 +285,28 @@ impl Index {
                 let norm = 1.0 - opts.b + opts.b * len / d.avg_body;
                 let mut v =
                     opts.body_weight * f32::from(b) / norm + opts.symbol_weight * f32::from(s);
-                if file_mark[fi as usize] == qi as u32 + 1 {
+                if file_mark[fi as usize] != 0 {
                     v += opts.path_weight;
                 }
                 tf[c as usize] = v;
-                if stamp[c as usize] == 0 {
-                    stamped.push(c);
-                }
-                stamp[c as usize] = qi as u32 + 1;
+                stamp[c as usize] = 1;
                 local.push(c);
             }
             let df = (df as f32).min(nf);
             let idf = (1.0 + (nf - df + 0.5) / (df + 0.5)).ln();
             idf_of.insert(tid, idf);
             for &(_, f) in pfiles {
+                file_mark[f as usize] = 0;
                 for c in d.file_first[f as usize]..d.file_first[f as usize + 1] {
-                    if stamp[c as usize] != qi as u32 + 1 {
-                        if stamp[c as usize] == 0 {
-                            stamped.push(c);
-                        }
-                        stamp[c as usize] = qi as u32 + 1;
+                    if stamp[c as usize] == 0 {
+                        stamp[c as usize] = 1;
                         tf[c as usize] = opts.path_weight;
                         local.push(c);
                     }
                 }
             }
             for c in local {
+                stamp[c as usize] = 0;
                 let v = tf[c as usize];
                 let s = qw * idf * v * (opts.k1 + 1.0) / (v + opts.k1);
                 if scores[c as usize] == 0.0 {
@@ -401,18 +394,6 @@ impl Index {
         // Clear what this ranking wrote and hand the arrays back.
         for &c in &touched {
             scores[c as usize] = 0.0;
-        }
-        for &c in stamped.iter() {
-            stamp[c as usize] = 0;
-            tf[c as usize] = 0.0;
-        }
-        stamped.clear();
-        for (_, f) in qterms
-            .iter()
-            .filter_map(|(t, _)| self.dict.get(t))
-            .flat_map(|tid| d.path_of(tid).iter())
-        {
-            file_mark[*f as usize] = 0;
         }
         self.scratch.put(sc);
         hits.sort_unstable_by(|a, b| b.score.total_cmp(&a.score).then(a.chunk.cmp(&b.chunk)));

@@ -32,12 +32,8 @@ impl Writer<'_> {
     fn u8(&mut self, v: u8) {
         self.buf.push(v);
     }
-    fn var(&mut self, mut v: u64) {
-        while v >= 0x80 {
-            self.buf.push((v as u8) | 0x80);
-            v >>= 7;
-        }
-        self.buf.push(v as u8);
+    fn var(&mut self, v: u64) {
+        crate::postings::put_var(&mut self.buf, v);
     }
     fn bytes(&mut self, b: &[u8]) {
         self.var(b.len() as u64);
