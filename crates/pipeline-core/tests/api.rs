@@ -159,7 +159,9 @@ async fn a_window_that_misses_the_error_objective_is_counted() {
         .objectives(Objectives {
             max_error_rate: Some(0.1),
             p99_latency: Some(Duration::from_secs(60)),
-            window: Duration::from_millis(20),
+            // Long enough that the whole batch lands in the first window even on a loaded
+            // machine (with 20 ms, a slow batch was split over two windows, both missing).
+            window: Duration::from_millis(1000),
             min_requests: 10,
         })
         .stage(FailOdd)
@@ -168,7 +170,7 @@ async fn a_window_that_misses_the_error_objective_is_counted() {
     let batch: Vec<Vec<u8>> = (0..40).map(|i| vec![0u8; i]).collect();
     let results = engine.process_batch(batch, SubmitOptions::new(), 8).await;
     assert_eq!(results.iter().filter(|r| r.is_err()).count(), 20);
-    tokio::time::sleep(Duration::from_millis(30)).await;
+    tokio::time::sleep(Duration::from_millis(1100)).await;
     // The next completion closes the window and judges it.
     engine
         .submit(vec![0; 2], SubmitOptions::new())
