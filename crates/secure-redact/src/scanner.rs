@@ -61,6 +61,8 @@ struct Compiled {
     /// top-level piece of the pattern (see [`Split`]); planned on the rule's first match, so
     /// building a scanner costs no more than its regexes.
     split: std::sync::OnceLock<Option<Split>>,
+    /// Pieces shared by every rule of the scanner.
+    pieces: Arc<Pieces>,
     allow: Vec<Regex>,
     path: Option<Regex>,
 }
@@ -77,66 +79,133 @@ const SPLIT_GROUPS: usize = 8;
 /// elsewhere) the caller falls back to the capture engine. Keyword-dense text spends most of
 /// its time here: a few DFA steps instead of a bounded backtracker per finding.
 struct Split {
-    /// The pieces in order, with the capture group each one is, if any.
-    parts: Vec<(Piece, Option<usize>)>,
+    /// The pieces in order.
+    parts: Vec<Arc<Piece>>,
+    /// Each capture group: its index, its first piece and one past its last.
+    groups: Vec<(usize, usize, usize)>,
 }
 
 /// One piece of a [`Split`]: most secrets are a greedy run of one byte class
 /// (`[A-Za-z0-9_-]{32,}`), whose anchored leftmost-first match is simply the longest run (capped
-/// at the maximum, at least the minimum); everything else goes through the DFA.
+/// at the maximum, at least the minimum); a sequence of single-byte classes (a literal, a
+/// case-insensitive literal) matches in exactly one way; an ASCII or line assertion is checked on
+/// the bytes around it; everything else goes through the DFA.
 enum Piece {
     Run {
-        class: Box<[bool; 256]>,
+        class: ByteSet,
         min: usize,
         max: usize,
     },
+    Seq(Box<[ByteSet]>),
+    Look(regex_syntax::hir::Look),
     Dfa(Regex),
+}
+
+/// A set of bytes, one bit each (a cache line, where a `[bool; 256]` takes four).
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct ByteSet([u64; 4]);
+
+impl ByteSet {
+    /// The set a class matches, or `None` when it is a Unicode class reaching past ASCII (its
+    /// members are multi-byte sequences, not bytes).
+    fn of(class: &regex_syntax::hir::Class) -> Option<ByteSet> {
+        use regex_syntax::hir::Class;
+        let mut set = ByteSet([0; 4]);
+        match class {
+            Class::Bytes(c) => {
+                for r in c.iter() {
+                    for b in r.start()..=r.end() {
+                        set.insert(b);
+                    }
+                }
+            }
+            Class::Unicode(c) => {
+                for r in c.iter() {
+                    let (lo, hi) = (u32::from(r.start()), u32::from(r.end()));
+                    if hi > 0x7f {
+                        return None;
+                    }
+                    for b in lo..=hi {
+                        set.insert(b as u8);
+                    }
+                }
+            }
+        }
+        Some(set)
+    }
+
+    fn insert(&mut self, b: u8) {
+        self.0[usize::from(b >> 6)] |= 1 << (b & 63);
+    }
+
+    #[inline]
+    fn has(&self, b: u8) -> bool {
+        self.0[usize::from(b >> 6)] >> (b & 63) & 1 != 0
+    }
 }
 
 impl Piece {
     fn new(h: &regex_syntax::hir::Hir) -> Option<Piece> {
-        use regex_syntax::hir::{Class, HirKind};
-        let run = |class: &Class, min: usize, max: usize| -> Option<Piece> {
-            let mut table = Box::new([false; 256]);
-            match class {
-                Class::Bytes(c) => {
-                    for r in c.iter() {
-                        for b in r.start()..=r.end() {
-                            table[b as usize] = true;
-                        }
-                    }
-                }
-                Class::Unicode(c) => {
-                    for r in c.iter() {
-                        if u32::from(r.end()) > 0x7f {
-                            return None;
-                        }
-                        for b in u32::from(r.start())..=u32::from(r.end()) {
-                            table[b as usize] = true;
-                        }
-                    }
-                }
-            }
-            Some(Piece::Run {
-                class: table,
-                min,
-                max,
-            })
-        };
+        use regex_syntax::hir::HirKind;
         let fast = match h.kind() {
-            HirKind::Class(c) => run(c, 1, 1),
+            HirKind::Class(c) => ByteSet::of(c).map(|class| Piece::Run {
+                class,
+                min: 1,
+                max: 1,
+            }),
             HirKind::Repetition(r) if r.greedy => match r.sub.kind() {
-                HirKind::Class(c) => {
-                    run(c, r.min as usize, r.max.map_or(usize::MAX, |m| m as usize))
-                }
+                HirKind::Class(c) => ByteSet::of(c).map(|class| Piece::Run {
+                    class,
+                    min: r.min as usize,
+                    max: r.max.map_or(usize::MAX, |m| m as usize),
+                }),
                 _ => None,
             },
-            _ => None,
+            HirKind::Look(look) if ascii_look(*look) => Some(Piece::Look(*look)),
+            _ => Piece::sequence(h).map(|s| Piece::Seq(s.into_boxed_slice())),
         };
         match fast {
             Some(p) => Some(p),
-            None => Regex::builder().build_from_hir(h).ok().map(Piece::Dfa),
+            // A piece's empty match may fall inside a multi-byte character (the whole match
+            // around it does not), so the engine must not drop such matches.
+            None => Regex::builder()
+                .configure(Regex::config().utf8_empty(false))
+                .build_from_hir(h)
+                .ok()
+                .map(Piece::Dfa),
         }
+    }
+
+    /// The byte classes of `h` when it is a sequence of single-byte classes and literals.
+    fn sequence(h: &regex_syntax::hir::Hir) -> Option<Vec<ByteSet>> {
+        use regex_syntax::hir::HirKind;
+        let mut out = Vec::new();
+        let mut add = |h: &regex_syntax::hir::Hir| -> Option<()> {
+            match h.kind() {
+                HirKind::Literal(l) => {
+                    for &b in l.0.iter() {
+                        let mut set = ByteSet([0; 4]);
+                        set.insert(b);
+                        out.push(set);
+                    }
+                    Some(())
+                }
+                HirKind::Class(c) => {
+                    out.push(ByteSet::of(c)?);
+                    Some(())
+                }
+                _ => None,
+            }
+        };
+        match h.kind() {
+            HirKind::Concat(subs) => {
+                for sub in subs {
+                    add(sub)?;
+                }
+            }
+            _ => add(h)?,
+        }
+        (!out.is_empty()).then_some(out)
     }
 
     /// The end of this piece's leftmost-first match anchored at `pos`, within `..limit`.
@@ -148,10 +217,19 @@ impl Piece {
                 let n = avail
                     .iter()
                     .take(*max)
-                    .take_while(|&&b| class[b as usize])
+                    .take_while(|&&b| class.has(b))
                     .count();
                 (n >= *min).then_some(pos + n)
             }
+            Piece::Seq(seq) => {
+                let avail = text.get(pos..limit)?.get(..seq.len())?;
+                avail
+                    .iter()
+                    .zip(seq.iter())
+                    .all(|(&b, set)| set.has(b))
+                    .then_some(pos + seq.len())
+            }
+            Piece::Look(look) => (pos <= limit && look_holds(*look, text, pos)).then_some(pos),
             Piece::Dfa(re) => {
                 let input = Input::new(text)
                     .range(pos..limit)
@@ -159,6 +237,27 @@ impl Piece {
                 re.search(&input).map(|m| m.end())
             }
         }
+    }
+}
+
+/// The pieces built so far, by their pattern: rules written from one template (the context
+/// rules' identifier, separator and end) share one compiled piece, so the pieces a scan keeps
+/// touching stay few and in cache.
+#[derive(Default)]
+struct Pieces(std::sync::Mutex<HashMap<String, Arc<Piece>>>);
+
+impl Pieces {
+    fn get(&self, h: &regex_syntax::hir::Hir) -> Option<Arc<Piece>> {
+        let key = h.to_string();
+        // A poisoned lock only means another thread panicked while inserting; the map is
+        // still a valid cache.
+        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(p) = map.get(&key) {
+            return Some(p.clone());
+        }
+        let p = Arc::new(Piece::new(h)?);
+        map.insert(key, p.clone());
+        Some(p)
     }
 }
 
@@ -187,46 +286,56 @@ type Groups = [Option<(usize, usize)>; SPLIT_GROUPS];
 impl Split {
     /// The plan for `pattern`, or `None` when a capture group is nested inside another piece
     /// (optional, repeated, in an alternation) or there are too many groups.
+    #[cfg(test)]
     fn plan(pattern: &str) -> Option<Split> {
+        Split::plan_with(pattern, &Pieces::default())
+    }
+
+    /// [`Split::plan`], taking pieces already built from `pieces`.
+    fn plan_with(pattern: &str, pieces: &Pieces) -> Option<Split> {
         use regex_syntax::hir::{Hir, HirKind};
         let hir = parse_bytes(pattern)?;
         let explicit = hir.properties().explicit_captures_len();
         if explicit == 0 || explicit >= SPLIT_GROUPS {
             return None;
         }
-        let items: Vec<Hir> = match hir.kind() {
+        let top: Vec<Hir> = match hir.kind() {
             HirKind::Concat(subs) => subs.clone(),
             _ => vec![hir.clone()],
         };
-        let build = Piece::new;
-        let mut parts = Vec::new();
-        let mut segment: Vec<Hir> = Vec::new();
-        let mut top = 0usize;
-        for item in items {
+        let mut plan = Planner::default();
+        let mut groups = Vec::new();
+        for item in top {
             match item.kind() {
                 HirKind::Capture(c) if (c.index as usize) < SPLIT_GROUPS => {
-                    if !segment.is_empty() {
-                        parts.push((build(&Hir::concat(std::mem::take(&mut segment)))?, None));
-                    }
                     // Groups nested inside this group are not tracked.
                     if c.sub.properties().explicit_captures_len() != 0 {
                         return None;
                     }
-                    parts.push((build(&c.sub)?, Some(c.index as usize)));
-                    top += 1;
+                    plan.flush(pieces)?;
+                    let first = plan.parts.len();
+                    plan.push_all(&c.sub);
+                    plan.flush(pieces)?;
+                    if plan.parts.len() == first {
+                        // An empty group: its span is where it stands, but with no piece of
+                        // its own the chain cannot place it.
+                        return None;
+                    }
+                    groups.push((c.index as usize, first, plan.parts.len()));
                 }
                 _ => {
                     if item.properties().explicit_captures_len() != 0 {
                         return None;
                     }
-                    segment.push(item);
+                    plan.push_all(&item);
                 }
             }
         }
-        if !segment.is_empty() {
-            parts.push((build(&Hir::concat(segment))?, None));
-        }
-        (top == explicit).then_some(Split { parts })
+        plan.flush(pieces)?;
+        (groups.len() == explicit && plan.parts.len() <= SPLIT_PARTS).then_some(Split {
+            parts: plan.parts,
+            groups,
+        })
     }
 
     /// The groups of the match `whole`, found within `..limit` (the end of the span the
@@ -243,29 +352,171 @@ impl Split {
     /// so for an anchored search it is the match.
     #[inline]
     fn chain(&self, text: &[u8], start: usize, limit: usize) -> Option<(usize, Groups)> {
-        let mut groups = [None; SPLIT_GROUPS];
+        let mut at = [0usize; SPLIT_PARTS + 1];
         let mut pos = start;
-        for (piece, g) in &self.parts {
-            let end = piece.end(text, pos, limit)?;
-            if let Some(slot) = g.and_then(|g| groups.get_mut(g)) {
-                *slot = Some((pos, end));
+        at[0] = pos;
+        for (i, piece) in self.parts.iter().enumerate() {
+            pos = piece.end(text, pos, limit)?;
+            if let Some(slot) = at.get_mut(i + 1) {
+                *slot = pos;
             }
-            pos = end;
+        }
+        let mut groups = [None; SPLIT_GROUPS];
+        for &(g, first, past) in &self.groups {
+            if let (Some(slot), Some(&s), Some(&e)) =
+                (groups.get_mut(g), at.get(first), at.get(past))
+            {
+                *slot = Some((s, e));
+            }
         }
         Some((pos, groups))
+    }
+}
+
+/// Most pieces a [`Split`] holds.
+const SPLIT_PARTS: usize = 32;
+
+/// Cuts a pattern's top-level sequence into pieces: a run of one byte class, a sequence of
+/// single-byte classes and literals, an assertion, and, merged, whatever lies between them.
+#[derive(Default)]
+struct Planner {
+    parts: Vec<Arc<Piece>>,
+    /// Items not yet made into pieces.
+    pending: Vec<regex_syntax::hir::Hir>,
+}
+
+/// How [`Planner`] groups an item.
+#[derive(PartialEq, Eq, Clone, Copy)]
+enum ItemKind {
+    Seq,
+    Alone,
+    Dfa,
+}
+
+impl Planner {
+    fn kind(h: &regex_syntax::hir::Hir) -> ItemKind {
+        use regex_syntax::hir::HirKind;
+        match h.kind() {
+            HirKind::Literal(_) => ItemKind::Seq,
+            HirKind::Class(c) if ByteSet::of(c).is_some() => ItemKind::Seq,
+            HirKind::Repetition(r)
+                if r.greedy
+                    && matches!(r.sub.kind(), HirKind::Class(c) if ByteSet::of(c).is_some()) =>
+            {
+                ItemKind::Alone
+            }
+            HirKind::Look(l) if ascii_look(*l) => ItemKind::Alone,
+            _ => ItemKind::Dfa,
+        }
+    }
+
+    /// Adds the items of `h` (its members when it is a sequence).
+    fn push_all(&mut self, h: &regex_syntax::hir::Hir) {
+        use regex_syntax::hir::HirKind;
+        match h.kind() {
+            HirKind::Concat(subs) => {
+                for sub in subs {
+                    self.push(sub.clone());
+                }
+            }
+            _ => self.push(h.clone()),
+        }
+    }
+
+    fn push(&mut self, h: regex_syntax::hir::Hir) {
+        self.pending.push(h);
+    }
+
+    /// Turns the pending items into pieces: the items before the first one that needs the DFA
+    /// and after the last one each stand alone (consecutive literals and classes as one
+    /// sequence); everything from the first to the last DFA item is one DFA piece, so a
+    /// separator full of optional parts costs one search, not one per part.
+    fn flush(&mut self, pieces: &Pieces) -> Option<()> {
+        let items = std::mem::take(&mut self.pending);
+        let first = items.iter().position(|h| Planner::kind(h) == ItemKind::Dfa);
+        let last = items
+            .iter()
+            .rposition(|h| Planner::kind(h) == ItemKind::Dfa);
+        let mut groups: Vec<Vec<regex_syntax::hir::Hir>> = Vec::new();
+        let mut middle: Vec<regex_syntax::hir::Hir> = Vec::new();
+        for (i, h) in items.into_iter().enumerate() {
+            if let (Some(f), Some(l)) = (first, last) {
+                if (f..=l).contains(&i) {
+                    middle.push(h);
+                    if i == l {
+                        groups.push(std::mem::take(&mut middle));
+                    }
+                    continue;
+                }
+            }
+            let kind = Planner::kind(&h);
+            match groups.last_mut() {
+                Some(g)
+                    if kind == ItemKind::Seq
+                        && g.last().is_some_and(|x| Planner::kind(x) == ItemKind::Seq)
+                        && g.iter().all(|x| Planner::kind(x) == ItemKind::Seq) =>
+                {
+                    g.push(h)
+                }
+                _ => groups.push(vec![h]),
+            }
+        }
+        for g in groups {
+            let h = if g.len() == 1 {
+                g.into_iter().next()?
+            } else {
+                regex_syntax::hir::Hir::concat(g)
+            };
+            self.parts.push(pieces.get(&h)?);
+        }
+        Some(())
+    }
+}
+
+/// Whether [`look_holds`] decides `look` (the ASCII word and line assertions).
+fn ascii_look(look: regex_syntax::hir::Look) -> bool {
+    use regex_syntax::hir::Look;
+    matches!(
+        look,
+        Look::Start
+            | Look::End
+            | Look::StartLF
+            | Look::EndLF
+            | Look::WordAscii
+            | Look::WordAsciiNegate
+            | Look::WordStartAscii
+            | Look::WordEndAscii
+            | Look::WordStartHalfAscii
+            | Look::WordEndHalfAscii
+    )
+}
+
+/// Whether `look` holds at `pos` of `text` (the whole haystack, as the regex engines see it).
+fn look_holds(look: regex_syntax::hir::Look, text: &[u8], pos: usize) -> bool {
+    use regex_syntax::hir::Look;
+    let word = |b: &u8| b.is_ascii_alphanumeric() || *b == b'_';
+    let before = pos.checked_sub(1).and_then(|i| text.get(i));
+    let after = text.get(pos);
+    let (wb, wa) = (before.is_some_and(word), after.is_some_and(word));
+    match look {
+        Look::Start => pos == 0,
+        Look::End => pos == text.len(),
+        Look::StartLF => pos == 0 || before == Some(&b'\n'),
+        Look::EndLF => pos == text.len() || after == Some(&b'\n'),
+        Look::WordAscii => wb != wa,
+        Look::WordAsciiNegate => wb == wa,
+        Look::WordStartAscii => !wb && wa,
+        Look::WordEndAscii => wb && !wa,
+        Look::WordStartHalfAscii => !wb,
+        Look::WordEndHalfAscii => !wa,
+        _ => false,
     }
 }
 
 impl Compiled {
     fn split(&self) -> Option<&Split> {
         self.split
-            .get_or_init(|| {
-                if self.whole {
-                    None
-                } else {
-                    Split::plan(&self.rule.pattern)
-                }
-            })
+            .get_or_init(|| Split::plan_with(&self.rule.pattern, &self.pieces))
             .as_ref()
     }
 
@@ -443,6 +694,7 @@ impl ScannerBuilder {
     pub fn build(self) -> Result<Scanner> {
         let mut seen = HashSet::new();
         let mut rules = Vec::with_capacity(self.rules.len());
+        let pieces = Arc::new(Pieces::default());
         for r in self.rules {
             if !seen.insert(r.id.clone()) {
                 return Err(Error::Invalid(format!("duplicate rule id {:?}", r.id)));
@@ -473,6 +725,7 @@ impl ScannerBuilder {
             rules.push(Compiled {
                 whole,
                 split: std::sync::OnceLock::new(),
+                pieces: pieces.clone(),
                 id: Arc::from(r.id.as_str()),
                 rule: r,
                 re,
@@ -826,7 +1079,7 @@ impl Scanner {
         let input = Input::new(text)
             .range(from..to)
             .anchored(regex_automata::Anchored::Yes);
-        if c.whole {
+        if c.whole && c.split().is_none() {
             if let Some(m) = c.re.search(&input) {
                 self.push_located(ri, c, text, &Located::whole(m.start(), m.end()), out);
             }
@@ -1221,6 +1474,7 @@ fn looks_like_identifier(v: &[u8]) -> bool {
 mod tests {
     use super::{digit_regions, group_is_whole_match, Compiled, Located, Scanner, Split};
     use proptest::prelude::*;
+    use regex_automata::meta::Regex;
     use regex_automata::Input;
 
     /// Every match of `c` in `text`: the spans from the capture engine beside the spans the
@@ -1372,6 +1626,16 @@ mod tests {
             "(?i:ab)",
             "[^ ]*",
             r"\w+",
+            "ba",
+            "[ab]{1,3}",
+            "^",
+            "(?m:^)",
+            "(?m:$)",
+            r"\b{start}",
+            r"\b{end}",
+            r"\b{start-half}",
+            r"\b{end-half}",
+            "(?:a|$)",
         ])
         .prop_map(str::to_string)
     }
@@ -1385,7 +1649,8 @@ mod tests {
         #[test]
         fn split_equals_captures_on_random_patterns(
             items in prop::collection::vec((any::<bool>(), prop::collection::vec(atom(), 1..3)), 1..5),
-            hay in "[ab =]{0,24}",
+            hay in "[ab =\n]{0,24}",
+            cut in any::<usize>(),
         ) {
             let mut pattern = String::new();
             for (group, atoms) in &items {
@@ -1416,16 +1681,44 @@ mod tests {
                 }
                 input.set_start(next);
             }
-            // Anchored at every position: a chain that completes is the anchored match.
+            // Anchored at every position, searching up to the end or to a cut before it (look-
+            // arounds still see the bytes past the cut): a chain that completes is the anchored
+            // match.
             for at in 0..=text.len() {
-                let Some((end, g)) = split.chain(text, at, text.len()) else { continue };
-                let input = Input::new(text).range(at..).anchored(regex_automata::Anchored::Yes);
+                for limit in [text.len(), at + cut % (text.len() - at + 1)] {
+                let Some((end, g)) = split.chain(text, at, limit) else { continue };
+                let input = Input::new(text).range(at..limit).anchored(regex_automata::Anchored::Yes);
                 re.search_captures(&input, &mut caps);
                 let m = caps.get_match();
                 prop_assert_eq!(m.map(|m| (m.start(), m.end())), Some((at, end)), "pattern {} on {:?} at {}", pattern, hay, at);
                 for i in 1..caps.group_len() {
                     let want = caps.get_group(i).map(|s| (s.start, s.end));
                     prop_assert_eq!(g.get(i).copied().flatten(), want, "pattern {} on {:?} at {}", pattern, hay, at);
+                }
+                }
+            }
+        }
+    }
+
+    proptest! {
+        /// Each assertion the split checks itself holds exactly where the regex engine says it
+        /// does, at every position of random haystacks (word bytes, blanks, newlines, non-ASCII).
+        #[test]
+        fn assertions_match_the_regex_engine(hay in prop::collection::vec(prop::sample::select(vec![b'a', b'_', b'0', b' ', b'\n', b'-', 0xC3, 0xA9]), 0..16)) {
+            use regex_syntax::hir::HirKind;
+            for pattern in [r"^", r"$", r"(?m:^)", r"(?m:$)", r"\b", r"\B", r"\b{start}", r"\b{end}", r"\b{start-half}", r"\b{end-half}"] {
+                let hir = crate::allowlist::parse_bytes(pattern).expect("parses");
+                let HirKind::Look(look) = hir.kind() else { panic!("{pattern} is not one assertion") };
+                prop_assert!(super::ascii_look(*look), "{} is not decided by look_holds", pattern);
+                // Empty matches inside a multi-byte character count here, as within a match.
+                let re = Regex::builder()
+                    .syntax(crate::allowlist::bytes_syntax())
+                    .configure(Regex::config().utf8_empty(false))
+                    .build(pattern)
+                    .expect("compiles");
+                for at in 0..=hay.len() {
+                    let input = Input::new(&hay).range(at..at).anchored(regex_automata::Anchored::Yes);
+                    prop_assert_eq!(super::look_holds(*look, &hay, at), re.is_match(input), "{} at {} of {:?}", pattern, at, hay);
                 }
             }
         }
