@@ -10,27 +10,87 @@ pub fn is_placeholder(secret: &[u8]) -> bool {
     if secret.is_empty() {
         return true;
     }
-    placeholder_words().is_match(secret)
+    has_placeholder_word(secret)
         || EXACT.iter().any(|w| w.eq_ignore_ascii_case(secret))
         || low_variety(secret)
 }
 
-/// One automaton over the placeholder words, ASCII case-insensitive (no lowercased copy of the
-/// secret), built once from a constant table.
-fn placeholder_words() -> &'static aho_corasick::AhoCorasick {
-    static AC: std::sync::OnceLock<aho_corasick::AhoCorasick> = std::sync::OnceLock::new();
-    AC.get_or_init(|| {
-        match aho_corasick::AhoCorasick::builder()
-            .ascii_case_insensitive(true)
-            .kind(Some(aho_corasick::AhoCorasickKind::DFA))
-            // Secrets are short: a prefilter's start-up costs more than the DFA's scan.
-            .prefilter(false)
-            .build(WORDS)
-        {
-            Ok(a) => a,
-            // WORDS are distinct non-empty literals; the unit tests build this automaton.
-            Err(e) => panic!("placeholder automaton: {e}"),
+/// Whether `s` holds one of the placeholder words, ASCII case-insensitively. Secrets are short
+/// (tens of bytes), so instead of an automaton's start-up per call this walks the secret once
+/// through a table of the words' first two bytes (lowercased; 2 KiB) and compares whole words
+/// only where a pair starts some word; one-byte words are a set of bytes.
+fn has_placeholder_word(s: &[u8]) -> bool {
+    let t = word_table();
+    for (i, &a) in s.iter().enumerate() {
+        if t.singles[usize::from(a >> 6)] >> (a & 63) & 1 != 0 {
+            return true;
         }
+        let Some(k) = s.get(i + 1).and_then(|&b| pair_key(a, b)) else {
+            continue;
+        };
+        if t.pairs[k >> 6] >> (k & 63) & 1 == 0 {
+            continue;
+        }
+        let from = t.words.partition_point(|(wk, _)| *wk < k);
+        let rest = &s[i..];
+        if t.words[from..]
+            .iter()
+            .take_while(|(wk, _)| *wk == k)
+            .any(|(_, w)| {
+                rest.get(..w.len())
+                    .is_some_and(|x| x.eq_ignore_ascii_case(w))
+            })
+        {
+            return true;
+        }
+    }
+    false
+}
+
+/// [`WORDS`] by their first two bytes, and the one-byte words.
+struct WordTable {
+    /// One bit per lowercased ASCII pair that starts a word.
+    pairs: [u64; 256],
+    /// The words of two bytes or more, sorted by their pair.
+    words: Vec<(usize, &'static [u8])>,
+    /// One bit per one-byte word.
+    singles: [u64; 4],
+}
+
+/// Index of a lowercased ASCII byte pair, or `None` when either byte is not ASCII (no word
+/// holds one).
+#[inline]
+fn pair_key(a: u8, b: u8) -> Option<usize> {
+    (a.is_ascii() && b.is_ascii())
+        .then(|| usize::from(a.to_ascii_lowercase()) << 7 | usize::from(b.to_ascii_lowercase()))
+}
+
+fn word_table() -> &'static WordTable {
+    static T: std::sync::OnceLock<WordTable> = std::sync::OnceLock::new();
+    T.get_or_init(|| {
+        let mut t = WordTable {
+            pairs: [0; 256],
+            words: Vec::new(),
+            singles: [0; 4],
+        };
+        for &w in WORDS {
+            match *w {
+                [a] => {
+                    for c in [a.to_ascii_lowercase(), a.to_ascii_uppercase()] {
+                        t.singles[usize::from(c >> 6)] |= 1 << (c & 63);
+                    }
+                }
+                [a, b, ..] => {
+                    if let Some(k) = pair_key(a, b) {
+                        t.pairs[k >> 6] |= 1 << (k & 63);
+                        t.words.push((k, w));
+                    }
+                }
+                [] => {}
+            }
+        }
+        t.words.sort_unstable();
+        t
     })
 }
 
@@ -277,6 +337,32 @@ impl Allowlist {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    fn fragment() -> impl Strategy<Value = Vec<u8>> {
+        prop_oneof![
+            prop::sample::select(WORDS.to_vec()).prop_map(<[u8]>::to_vec),
+            prop::sample::select(WORDS.to_vec()).prop_map(|w| w.to_ascii_uppercase()),
+            prop::sample::select(WORDS.to_vec()).prop_map(|w| w[..w.len() / 2 + 1].to_vec()),
+            prop::collection::vec(any::<u8>(), 0..6),
+            "[A-Za-z0-9_\\-]{0,8}".prop_map(String::into_bytes),
+        ]
+    }
+
+    proptest! {
+        /// The pair table finds a placeholder word exactly where a plain case-insensitive
+        /// substring search over every word does.
+        #[test]
+        fn placeholder_words_match_reference(parts in prop::collection::vec(fragment(), 0..6)) {
+            let s = parts.concat();
+            let lower = s.to_ascii_lowercase();
+            let want = WORDS.iter().any(|w| {
+                let w = w.to_ascii_lowercase();
+                lower.windows(w.len()).any(|x| x == w.as_slice())
+            });
+            prop_assert_eq!(has_placeholder_word(&s), want, "{:?}", String::from_utf8_lossy(&s));
+        }
+    }
 
     #[test]
     fn placeholders() {
