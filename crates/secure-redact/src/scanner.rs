@@ -83,6 +83,10 @@ struct Split {
     parts: Vec<Arc<Piece>>,
     /// Each capture group: its index, its first piece and one past its last.
     groups: Vec<(usize, usize, usize)>,
+    /// How many leading pieces can end in only one place (fixed length, or a run whose
+    /// shorter ends the rest of the pattern cannot start from): when the chain fails at a
+    /// piece no later than this, no other path exists, so an anchored search has no match.
+    settled: usize,
 }
 
 /// One piece of a [`Split`]: most secrets are a greedy run of one byte class
@@ -136,6 +140,14 @@ impl ByteSet {
 
     fn insert(&mut self, b: u8) {
         self.0[usize::from(b >> 6)] |= 1 << (b & 63);
+    }
+
+    fn union(&self, o: &ByteSet) -> ByteSet {
+        ByteSet(std::array::from_fn(|i| self.0[i] | o.0[i]))
+    }
+
+    fn disjoint(&self, o: &ByteSet) -> bool {
+        self.0.iter().zip(o.0.iter()).all(|(a, b)| a & b == 0)
     }
 
     #[inline]
@@ -332,9 +344,11 @@ impl Split {
             }
         }
         plan.flush(pieces)?;
+        let settled = plan.settled();
         (groups.len() == explicit && plan.parts.len() <= SPLIT_PARTS).then_some(Split {
             parts: plan.parts,
             groups,
+            settled,
         })
     }
 
@@ -342,21 +356,21 @@ impl Split {
     /// whole match was searched in), or `None` when the capture engine must decide.
     #[inline]
     fn groups(&self, text: &[u8], whole: (usize, usize), limit: usize) -> Option<Groups> {
-        let (end, groups) = self.chain(text, whole.0, limit)?;
+        let (end, groups) = self.chain(text, whole.0, limit).ok()?;
         (end == whole.1).then_some(groups)
     }
 
     /// Each piece's own leftmost-first match, anchored where the previous one ended, from
-    /// `start` within `..limit`: where the chain ends and the groups, or `None` when a piece
-    /// does not match. A chain that completes is the first path a backtracking engine finds,
-    /// so for an anchored search it is the match.
+    /// `start` within `..limit`: where the chain ends and the groups, or the index of the
+    /// first piece that does not match. A chain that completes is the first path a
+    /// backtracking engine finds, so for an anchored search it is the match.
     #[inline]
-    fn chain(&self, text: &[u8], start: usize, limit: usize) -> Option<(usize, Groups)> {
+    fn chain(&self, text: &[u8], start: usize, limit: usize) -> Result<(usize, Groups), usize> {
         let mut at = [0usize; SPLIT_PARTS + 1];
         let mut pos = start;
         at[0] = pos;
         for (i, piece) in self.parts.iter().enumerate() {
-            pos = piece.end(text, pos, limit)?;
+            pos = piece.end(text, pos, limit).ok_or(i)?;
             if let Some(slot) = at.get_mut(i + 1) {
                 *slot = pos;
             }
@@ -369,7 +383,7 @@ impl Split {
                 *slot = Some((s, e));
             }
         }
-        Some((pos, groups))
+        Ok((pos, groups))
     }
 }
 
@@ -381,6 +395,8 @@ const SPLIT_PARTS: usize = 32;
 #[derive(Default)]
 struct Planner {
     parts: Vec<Arc<Piece>>,
+    /// What each piece may start with and whether it ends in one place.
+    shapes: Vec<Shape>,
     /// Items not yet made into pieces.
     pending: Vec<regex_syntax::hir::Hir>,
 }
@@ -467,9 +483,113 @@ impl Planner {
             } else {
                 regex_syntax::hir::Hir::concat(g)
             };
-            self.parts.push(pieces.get(&h)?);
+            let piece = pieces.get(&h)?;
+            self.shapes.push(Shape::of(&h, &piece));
+            self.parts.push(piece);
         }
         Some(())
+    }
+
+    /// How many leading pieces end in one place (see [`Split::settled`]).
+    fn settled(&self) -> usize {
+        let n = self.shapes.len();
+        (0..n)
+            .find(|&i| {
+                let shape = &self.shapes[i];
+                let settled = shape.fixed
+                    || shape.run.is_some_and(|class| {
+                        // A shorter end of the run leaves a byte of its class next; the rest
+                        // can only go on from there if it can start with such a byte (or
+                        // match nothing at all).
+                        let mut first = ByteSet([0; 4]);
+                        let mut nullable = true;
+                        for next in &self.shapes[i + 1..] {
+                            first = first.union(&next.first);
+                            if !next.nullable {
+                                nullable = false;
+                                break;
+                            }
+                        }
+                        !nullable && first.disjoint(&class)
+                    });
+                !settled
+            })
+            .unwrap_or(n)
+    }
+}
+
+/// What a piece may match, as far as [`Planner::settled`] needs it.
+struct Shape {
+    /// Every byte a match can start with (a superset).
+    first: ByteSet,
+    /// Whether it can match nothing.
+    nullable: bool,
+    /// Whether every match from one place ends in one place (one length).
+    fixed: bool,
+    /// The class of a run piece.
+    run: Option<ByteSet>,
+}
+
+impl Shape {
+    fn of(h: &regex_syntax::hir::Hir, piece: &Piece) -> Shape {
+        let (first, nullable) = first_bytes(h);
+        let p = h.properties();
+        let fixed = p.minimum_len().is_some() && p.minimum_len() == p.maximum_len();
+        let run = match piece {
+            Piece::Run { class, .. } => Some(*class),
+            _ => None,
+        };
+        Shape {
+            first,
+            nullable,
+            fixed,
+            run,
+        }
+    }
+}
+
+/// The bytes a match of `h` can start with (a superset), and whether it can match nothing.
+fn first_bytes(h: &regex_syntax::hir::Hir) -> (ByteSet, bool) {
+    use regex_syntax::hir::HirKind;
+    let all = ByteSet([u64::MAX; 4]);
+    match h.kind() {
+        HirKind::Empty | HirKind::Look(_) => (ByteSet([0; 4]), true),
+        HirKind::Literal(l) => match l.0.first() {
+            Some(&b) => {
+                let mut set = ByteSet([0; 4]);
+                set.insert(b);
+                (set, false)
+            }
+            None => (ByteSet([0; 4]), true),
+        },
+        // A class reaching past ASCII: any byte may start one of its encodings.
+        HirKind::Class(c) => (ByteSet::of(c).unwrap_or(all), false),
+        HirKind::Repetition(r) => {
+            let (f, n) = first_bytes(&r.sub);
+            (f, n || r.min == 0)
+        }
+        HirKind::Capture(c) => first_bytes(&c.sub),
+        HirKind::Concat(subs) => {
+            let mut acc = ByteSet([0; 4]);
+            for sub in subs {
+                let (f, n) = first_bytes(sub);
+                acc = acc.union(&f);
+                if !n {
+                    return (acc, false);
+                }
+            }
+            (acc, true)
+        }
+        HirKind::Alternation(subs) => {
+            let mut acc = ByteSet([0; 4]);
+            let mut nullable = false;
+            for sub in subs {
+                let (f, n) = first_bytes(sub);
+                acc = acc.union(&f);
+                nullable |= n;
+            }
+            (acc, nullable)
+        }
     }
 }
 
@@ -532,9 +652,15 @@ impl Compiled {
             if input.get_anchored().is_anchored() {
                 // The match starts where the search does: when every piece's own match chains
                 // up, that is the match, without a search for the whole pattern first.
-                if let Some((end, g)) = split.chain(text, input.start(), input.end()) {
-                    let get = |i: usize| g.get(i).copied().flatten();
-                    return Some(self.located((input.start(), end), SPLIT_GROUPS, get));
+                match split.chain(text, input.start(), input.end()) {
+                    Ok((end, g)) => {
+                        let get = |i: usize| g.get(i).copied().flatten();
+                        return Some(self.located((input.start(), end), SPLIT_GROUPS, get));
+                    }
+                    // Every piece before the one that failed ends in one place: no other
+                    // path exists.
+                    Err(k) if k <= split.settled => return None,
+                    Err(_) => {}
                 }
             }
             let m = self.re.search(input)?;
@@ -1686,7 +1812,17 @@ mod tests {
             // match.
             for at in 0..=text.len() {
                 for limit in [text.len(), at + cut % (text.len() - at + 1)] {
-                let Some((end, g)) = split.chain(text, at, limit) else { continue };
+                let (end, g) = match split.chain(text, at, limit) {
+                    Ok(found) => found,
+                    Err(k) => {
+                        // A failure the plan calls final: the capture engine finds nothing.
+                        if k <= split.settled {
+                            let input = Input::new(text).range(at..limit).anchored(regex_automata::Anchored::Yes);
+                            prop_assert!(!re.is_match(input), "pattern {} on {:?} at {}..{}: piece {} failed, settled {}", pattern, hay, at, limit, k, split.settled);
+                        }
+                        continue;
+                    }
+                };
                 let input = Input::new(text).range(at..limit).anchored(regex_automata::Anchored::Yes);
                 re.search_captures(&input, &mut caps);
                 let m = caps.get_match();
