@@ -65,6 +65,9 @@ struct Compiled {
     pieces: Arc<Pieces>,
     allow: Vec<Regex>,
     path: Option<Regex>,
+    /// Every match starts with one of the rule's keywords (its pattern's literal prefixes all
+    /// begin with one) though the rule sets no anchor: it is verified anchored at each hit.
+    starts_at_keyword: bool,
 }
 
 /// Most capture groups a [`Split`] tracks.
@@ -848,6 +851,10 @@ impl ScannerBuilder {
                 .transpose()?;
             let whole =
                 kw_group.is_none() && host_group.is_none() && group_is_whole_match(&r.pattern);
+            let starts_at_keyword = r.anchor.is_none()
+                && !r.file
+                && !r.keywords.is_empty()
+                && starts_with_keyword(&r.pattern, &r.keywords);
             rules.push(Compiled {
                 whole,
                 split: std::sync::OnceLock::new(),
@@ -860,6 +867,7 @@ impl ScannerBuilder {
                 host_group,
                 allow,
                 path,
+                starts_at_keyword,
             });
         }
         // One automaton over all distinct keywords.
@@ -1074,6 +1082,24 @@ impl Scanner {
                         }
                     }
                     let (back, fwd) = inner.rules[ri].rule.window;
+                    if inner.rules[ri].starts_at_keyword {
+                        // Every match starts at a keyword: verify anchored there, over the
+                        // window an unanchored search would use, skipping hits inside a secret
+                        // this rule already found (as that search goes on after a match).
+                        let p = &mut pending[ri];
+                        if p.0 != NONE && m.start() < p.1 {
+                            continue;
+                        }
+                        let mut to = m.end().saturating_add(fwd).min(text.len());
+                        let tail = &text[to..(to + 256).min(text.len())];
+                        to += memchr::memchr(b'\n', tail).unwrap_or(tail.len());
+                        let before = out.len();
+                        self.verify_anchored(ri, text, m.start(), to, &mut caps[ri], &mut out);
+                        if let Some(last) = out.get(before..).and_then(|n| n.last()) {
+                            pending[ri] = (last.start, last.end);
+                        }
+                        continue;
+                    }
                     if let Some(k) = inner.rules[ri].rule.anchor {
                         // A generic rule would only yield to a specific finding that starts
                         // right after this keyword: skip the work.
@@ -1110,7 +1136,7 @@ impl Scanner {
                 }
             }
             for (ri, p) in pending.iter().enumerate() {
-                if p.0 != NONE {
+                if p.0 != NONE && !inner.rules[ri].starts_at_keyword {
                     self.verify(ri, text, p.0, p.1, &mut caps[ri], &mut out);
                 }
             }
@@ -1343,6 +1369,30 @@ fn group_is_whole_match(pattern: &str) -> bool {
         }
         _ => false,
     }
+}
+
+/// Whether every match of `pattern` starts with one of `keywords` (ASCII case-insensitively):
+/// each literal its matches can begin with (a finite set) begins with a keyword.
+fn starts_with_keyword(pattern: &str, keywords: &[String]) -> bool {
+    use regex_syntax::hir::literal::{ExtractKind, Extractor};
+    let Some(hir) = parse_bytes(pattern) else {
+        return false;
+    };
+    let seq = Extractor::new().kind(ExtractKind::Prefix).extract(&hir);
+    let Some(lits) = seq.literals() else {
+        return false;
+    };
+    let kws: Vec<Vec<u8>> = keywords
+        .iter()
+        .map(|k| k.to_ascii_lowercase().into_bytes())
+        .filter(|k| !k.is_empty())
+        .collect();
+    !lits.is_empty()
+        && lits.iter().all(|l| {
+            let l = l.as_bytes();
+            kws.iter()
+                .any(|k| l.get(..k.len()).is_some_and(|p| p.eq_ignore_ascii_case(k)))
+        })
 }
 
 fn build_many(patterns: &[String], what: &str) -> Result<Option<Regex>> {
@@ -1858,6 +1908,25 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn rules_that_start_at_a_keyword() {
+        let kw = |k: &[&str]| k.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let starts = super::starts_with_keyword;
+        assert!(starts(
+            r"\b((?:AKIA|ASIA)[A-Z2-7]{16})\b",
+            &kw(&["akia", "asia"])
+        ));
+        assert!(starts(r"(?i)\b(xox[pe]-[0-9]+)", &kw(&["xoxp-", "xoxe-"])));
+        // A prefix without a keyword, a keyword in the middle, a class first.
+        assert!(!starts(r"\b((?:AKIA|ABIA)[A-Z2-7]{16})\b", &kw(&["akia"])));
+        assert!(!starts(r"[a-z]+_token=(\w+)", &kw(&["_token"])));
+        assert!(!starts(
+            r"(?:^|[^0-9])([0-9]{5}:A\w{34})",
+            &kw(&["telegram"])
+        ));
+        assert!(!starts(r"ab(c)", &kw(&["abcd"])));
     }
 
     #[test]
