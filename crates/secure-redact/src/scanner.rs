@@ -228,12 +228,11 @@ impl Piece {
     fn end(&self, text: &[u8], pos: usize, limit: usize) -> Option<usize> {
         match self {
             Piece::Run { class, min, max } => {
-                let avail = text.get(pos..limit)?;
+                let avail = text.get(pos..limit.min(pos.saturating_add(*max)))?;
                 let n = avail
                     .iter()
-                    .take(*max)
-                    .take_while(|&&b| class.has(b))
-                    .count();
+                    .position(|&b| !class.has(b))
+                    .unwrap_or(avail.len());
                 (n >= *min).then_some(pos + n)
             }
             Piece::Seq(seq) => {
