@@ -105,7 +105,26 @@ enum Piece {
     },
     Seq(Box<[ByteSet]>),
     Look(regex_syntax::hir::Look),
+    /// Alternatives that each match in one way (a sequence or an assertion), tried in order:
+    /// the first that matches is the leftmost-first match (`(?:^|[^A-Za-z])`, `(?:[^\w]|$)`).
+    Alt(Box<[Branch]>),
     Dfa(Regex),
+}
+
+/// One alternative of [`Piece::Alt`].
+enum Branch {
+    Seq(Box<[ByteSet]>),
+    Look(regex_syntax::hir::Look),
+}
+
+impl Branch {
+    fn of(h: &regex_syntax::hir::Hir) -> Option<Branch> {
+        use regex_syntax::hir::HirKind;
+        match h.kind() {
+            HirKind::Look(look) if ascii_look(*look) => Some(Branch::Look(*look)),
+            _ => Piece::sequence(h).map(|s| Branch::Seq(s.into_boxed_slice())),
+        }
+    }
 }
 
 /// A set of bytes, one bit each (a cache line, where a `[bool; 256]` takes four).
@@ -177,6 +196,11 @@ impl Piece {
                 _ => None,
             },
             HirKind::Look(look) if ascii_look(*look) => Some(Piece::Look(*look)),
+            HirKind::Alternation(subs) => subs
+                .iter()
+                .map(Branch::of)
+                .collect::<Option<Vec<_>>>()
+                .map(|b| Piece::Alt(b.into_boxed_slice())),
             _ => Piece::sequence(h).map(|s| Piece::Seq(s.into_boxed_slice())),
         };
         match fast {
@@ -235,14 +259,11 @@ impl Piece {
                     .unwrap_or(avail.len());
                 (n >= *min).then_some(pos + n)
             }
-            Piece::Seq(seq) => {
-                let avail = text.get(pos..limit)?.get(..seq.len())?;
-                avail
-                    .iter()
-                    .zip(seq.iter())
-                    .all(|(&b, set)| set.has(b))
-                    .then_some(pos + seq.len())
-            }
+            Piece::Seq(seq) => seq_end(seq, text, pos, limit),
+            Piece::Alt(branches) => branches.iter().find_map(|b| match b {
+                Branch::Seq(seq) => seq_end(seq, text, pos, limit),
+                Branch::Look(look) => (pos <= limit && look_holds(*look, text, pos)).then_some(pos),
+            }),
             Piece::Look(look) => (pos <= limit && look_holds(*look, text, pos)).then_some(pos),
             Piece::Dfa(re) => {
                 let input = Input::new(text)
@@ -252,6 +273,17 @@ impl Piece {
             }
         }
     }
+}
+
+/// The end of the byte-class sequence `seq` matched at `pos`, within `..limit`.
+#[inline]
+fn seq_end(seq: &[ByteSet], text: &[u8], pos: usize, limit: usize) -> Option<usize> {
+    let avail = text.get(pos..limit)?.get(..seq.len())?;
+    avail
+        .iter()
+        .zip(seq.iter())
+        .all(|(&b, set)| set.has(b))
+        .then_some(pos + seq.len())
 }
 
 /// The pieces built so far, by their pattern: rules written from one template (the context
@@ -424,6 +456,9 @@ impl Planner {
                 ItemKind::Alone
             }
             HirKind::Look(l) if ascii_look(*l) => ItemKind::Alone,
+            HirKind::Alternation(subs) if subs.iter().all(|b| Branch::of(b).is_some()) => {
+                ItemKind::Alone
+            }
             _ => ItemKind::Dfa,
         }
     }
