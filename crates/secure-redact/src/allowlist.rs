@@ -2,6 +2,7 @@
 //! `<your-key>`, `changeme`, repeated characters, test fixtures) and user allowlists (regexes on
 //! the secret, stop words, path patterns).
 
+use crate::scanner::ByteSet;
 use crate::{Error, Result};
 use regex_automata::meta::Regex;
 
@@ -22,7 +23,7 @@ pub fn is_placeholder(secret: &[u8]) -> bool {
 fn has_placeholder_word(s: &[u8]) -> bool {
     let t = word_table();
     for (i, &a) in s.iter().enumerate() {
-        if t.singles[usize::from(a >> 6)] >> (a & 63) & 1 != 0 {
+        if t.singles.has(a) {
             return true;
         }
         let Some(k) = s.get(i + 1).and_then(|&b| pair_key(a, b)) else {
@@ -53,8 +54,8 @@ struct WordTable {
     pairs: [u64; 256],
     /// The words of two bytes or more, sorted by their pair.
     words: Vec<(usize, &'static [u8])>,
-    /// One bit per one-byte word.
-    singles: [u64; 4],
+    /// The one-byte words (both cases).
+    singles: ByteSet,
 }
 
 /// Index of a lowercased ASCII byte pair, or `None` when either byte is not ASCII (no word
@@ -71,14 +72,13 @@ fn word_table() -> &'static WordTable {
         let mut t = WordTable {
             pairs: [0; 256],
             words: Vec::new(),
-            singles: [0; 4],
+            singles: ByteSet::default(),
         };
         for &w in WORDS {
             match *w {
                 [a] => {
-                    for c in [a.to_ascii_lowercase(), a.to_ascii_uppercase()] {
-                        t.singles[usize::from(c >> 6)] |= 1 << (c & 63);
-                    }
+                    t.singles.insert(a.to_ascii_lowercase());
+                    t.singles.insert(a.to_ascii_uppercase());
                 }
                 [a, b, ..] => {
                     if let Some(k) = pair_key(a, b) {

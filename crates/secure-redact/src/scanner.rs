@@ -84,8 +84,9 @@ const SPLIT_GROUPS: usize = 8;
 struct Split {
     /// The pieces in order.
     parts: Vec<Arc<Piece>>,
-    /// Each capture group: its index, its first piece and one past its last.
-    groups: Vec<(usize, usize, usize)>,
+    /// Per piece, the capture group it belongs to, and whether it is the group's first and
+    /// last piece (groups are runs of consecutive pieces and never overlap).
+    marks: Vec<Option<(usize, bool, bool)>>,
     /// How many leading pieces can end in only one place (fixed length, or a run whose
     /// shorter ends the rest of the pattern cannot start from): when the chain fails at a
     /// piece no later than this, no other path exists, so an anchored search has no match.
@@ -103,15 +104,16 @@ enum Piece {
         min: usize,
         max: usize,
     },
-    Seq(Box<[ByteSet]>),
-    Look(regex_syntax::hir::Look),
-    /// Alternatives that each match in one way (a sequence or an assertion), tried in order:
-    /// the first that matches is the leftmost-first match (`(?:^|[^A-Za-z])`, `(?:[^\w]|$)`).
+    /// A sequence of single-byte classes or an assertion: one way to match.
+    One(Branch),
+    /// Alternatives that each match in one way, tried in order: the first that matches is the
+    /// leftmost-first match (`(?:^|[^A-Za-z])`, `(?:[^\w]|$)`).
     Alt(Box<[Branch]>),
     Dfa(Regex),
 }
 
-/// One alternative of [`Piece::Alt`].
+/// Something that matches in at most one way: a sequence of single-byte classes (a literal, a
+/// case-insensitive literal) or an ASCII word or line assertion.
 enum Branch {
     Seq(Box<[ByteSet]>),
     Look(regex_syntax::hir::Look),
@@ -125,18 +127,34 @@ impl Branch {
             _ => Piece::sequence(h).map(|s| Branch::Seq(s.into_boxed_slice())),
         }
     }
+
+    /// The end of this branch's match at `pos`, within `..limit`.
+    #[inline]
+    fn end(&self, text: &[u8], pos: usize, limit: usize) -> Option<usize> {
+        match self {
+            Branch::Seq(seq) => {
+                let avail = text.get(pos..limit)?.get(..seq.len())?;
+                avail
+                    .iter()
+                    .zip(seq.iter())
+                    .all(|(&b, set)| set.has(b))
+                    .then_some(pos + seq.len())
+            }
+            Branch::Look(look) => (pos <= limit && look_holds(*look, text, pos)).then_some(pos),
+        }
+    }
 }
 
 /// A set of bytes, one bit each (a cache line, where a `[bool; 256]` takes four).
-#[derive(Clone, Copy, PartialEq, Eq)]
-struct ByteSet([u64; 4]);
+#[derive(Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct ByteSet([u64; 4]);
 
 impl ByteSet {
     /// The set a class matches, or `None` when it is a Unicode class reaching past ASCII (its
     /// members are multi-byte sequences, not bytes).
     fn of(class: &regex_syntax::hir::Class) -> Option<ByteSet> {
         use regex_syntax::hir::Class;
-        let mut set = ByteSet([0; 4]);
+        let mut set = ByteSet::default();
         match class {
             Class::Bytes(c) => {
                 for r in c.iter() {
@@ -160,7 +178,14 @@ impl ByteSet {
         Some(set)
     }
 
-    fn insert(&mut self, b: u8) {
+    /// The set of one byte.
+    pub(crate) fn single(b: u8) -> ByteSet {
+        let mut set = ByteSet::default();
+        set.insert(b);
+        set
+    }
+
+    pub(crate) fn insert(&mut self, b: u8) {
         self.0[usize::from(b >> 6)] |= 1 << (b & 63);
     }
 
@@ -173,7 +198,7 @@ impl ByteSet {
     }
 
     #[inline]
-    fn has(&self, b: u8) -> bool {
+    pub(crate) fn has(&self, b: u8) -> bool {
         self.0[usize::from(b >> 6)] >> (b & 63) & 1 != 0
     }
 }
@@ -195,13 +220,12 @@ impl Piece {
                 }),
                 _ => None,
             },
-            HirKind::Look(look) if ascii_look(*look) => Some(Piece::Look(*look)),
             HirKind::Alternation(subs) => subs
                 .iter()
                 .map(Branch::of)
                 .collect::<Option<Vec<_>>>()
                 .map(|b| Piece::Alt(b.into_boxed_slice())),
-            _ => Piece::sequence(h).map(|s| Piece::Seq(s.into_boxed_slice())),
+            _ => Branch::of(h).map(Piece::One),
         };
         match fast {
             Some(p) => Some(p),
@@ -222,11 +246,7 @@ impl Piece {
         let mut add = |h: &regex_syntax::hir::Hir| -> Option<()> {
             match h.kind() {
                 HirKind::Literal(l) => {
-                    for &b in l.0.iter() {
-                        let mut set = ByteSet([0; 4]);
-                        set.insert(b);
-                        out.push(set);
-                    }
+                    out.extend(l.0.iter().map(|&b| ByteSet::single(b)));
                     Some(())
                 }
                 HirKind::Class(c) => {
@@ -259,12 +279,8 @@ impl Piece {
                     .unwrap_or(avail.len());
                 (n >= *min).then_some(pos + n)
             }
-            Piece::Seq(seq) => seq_end(seq, text, pos, limit),
-            Piece::Alt(branches) => branches.iter().find_map(|b| match b {
-                Branch::Seq(seq) => seq_end(seq, text, pos, limit),
-                Branch::Look(look) => (pos <= limit && look_holds(*look, text, pos)).then_some(pos),
-            }),
-            Piece::Look(look) => (pos <= limit && look_holds(*look, text, pos)).then_some(pos),
+            Piece::One(b) => b.end(text, pos, limit),
+            Piece::Alt(branches) => branches.iter().find_map(|b| b.end(text, pos, limit)),
             Piece::Dfa(re) => {
                 let input = Input::new(text)
                     .range(pos..limit)
@@ -273,17 +289,6 @@ impl Piece {
             }
         }
     }
-}
-
-/// The end of the byte-class sequence `seq` matched at `pos`, within `..limit`.
-#[inline]
-fn seq_end(seq: &[ByteSet], text: &[u8], pos: usize, limit: usize) -> Option<usize> {
-    let avail = text.get(pos..limit)?.get(..seq.len())?;
-    avail
-        .iter()
-        .zip(seq.iter())
-        .all(|(&b, set)| set.has(b))
-        .then_some(pos + seq.len())
 }
 
 /// The pieces built so far, by their pattern: rules written from one template (the context
@@ -379,9 +384,15 @@ impl Split {
         }
         plan.flush(pieces)?;
         let settled = plan.settled();
-        (groups.len() == explicit && plan.parts.len() <= SPLIT_PARTS).then_some(Split {
+        let mut marks = vec![None; plan.parts.len()];
+        for &(g, first, past) in &groups {
+            for (i, m) in marks.iter_mut().enumerate().take(past).skip(first) {
+                *m = Some((g, i == first, i + 1 == past));
+            }
+        }
+        (groups.len() == explicit).then_some(Split {
             parts: plan.parts,
-            groups,
+            marks,
             settled,
         })
     }
@@ -400,29 +411,23 @@ impl Split {
     /// backtracking engine finds, so for an anchored search it is the match.
     #[inline]
     fn chain(&self, text: &[u8], start: usize, limit: usize) -> Result<(usize, Groups), usize> {
-        let mut at = [0usize; SPLIT_PARTS + 1];
-        let mut pos = start;
-        at[0] = pos;
-        for (i, piece) in self.parts.iter().enumerate() {
-            pos = piece.end(text, pos, limit).ok_or(i)?;
-            if let Some(slot) = at.get_mut(i + 1) {
-                *slot = pos;
-            }
-        }
         let mut groups = [None; SPLIT_GROUPS];
-        for &(g, first, past) in &self.groups {
-            if let (Some(slot), Some(&s), Some(&e)) =
-                (groups.get_mut(g), at.get(first), at.get(past))
-            {
-                *slot = Some((s, e));
+        let (mut pos, mut open) = (start, start);
+        for (i, (piece, mark)) in self.parts.iter().zip(&self.marks).enumerate() {
+            let from = pos;
+            pos = piece.end(text, pos, limit).ok_or(i)?;
+            if let Some((g, first, last)) = *mark {
+                if first {
+                    open = from;
+                }
+                if let (true, Some(slot)) = (last, groups.get_mut(g)) {
+                    *slot = Some((open, pos));
+                }
             }
         }
         Ok((pos, groups))
     }
 }
-
-/// Most pieces a [`Split`] holds.
-const SPLIT_PARTS: usize = 32;
 
 /// Cuts a pattern's top-level sequence into pieces: a run of one byte class, a sequence of
 /// single-byte classes and literals, an assertion, and, merged, whatever lies between them.
@@ -467,17 +472,9 @@ impl Planner {
     fn push_all(&mut self, h: &regex_syntax::hir::Hir) {
         use regex_syntax::hir::HirKind;
         match h.kind() {
-            HirKind::Concat(subs) => {
-                for sub in subs {
-                    self.push(sub.clone());
-                }
-            }
-            _ => self.push(h.clone()),
+            HirKind::Concat(subs) => self.pending.extend(subs.iter().cloned()),
+            _ => self.pending.push(h.clone()),
         }
-    }
-
-    fn push(&mut self, h: regex_syntax::hir::Hir) {
-        self.pending.push(h);
     }
 
     /// Turns the pending items into pieces: the items before the first one that needs the DFA
@@ -486,35 +483,20 @@ impl Planner {
     /// separator full of optional parts costs one search, not one per part.
     fn flush(&mut self, pieces: &Pieces) -> Option<()> {
         let items = std::mem::take(&mut self.pending);
-        let first = items.iter().position(|h| Planner::kind(h) == ItemKind::Dfa);
-        let last = items
-            .iter()
-            .rposition(|h| Planner::kind(h) == ItemKind::Dfa);
-        let mut groups: Vec<Vec<regex_syntax::hir::Hir>> = Vec::new();
-        let mut middle: Vec<regex_syntax::hir::Hir> = Vec::new();
-        for (i, h) in items.into_iter().enumerate() {
-            if let (Some(f), Some(l)) = (first, last) {
-                if (f..=l).contains(&i) {
-                    middle.push(h);
-                    if i == l {
-                        groups.push(std::mem::take(&mut middle));
-                    }
-                    continue;
-                }
-            }
-            let kind = Planner::kind(&h);
+        let kinds: Vec<ItemKind> = items.iter().map(Planner::kind).collect();
+        let first = kinds.iter().position(|&k| k == ItemKind::Dfa);
+        let last = kinds.iter().rposition(|&k| k == ItemKind::Dfa);
+        // Each group becomes one piece; the flag says whether it is a sequence that may grow.
+        let mut groups: Vec<(Vec<regex_syntax::hir::Hir>, bool)> = Vec::new();
+        for (i, (h, kind)) in items.into_iter().zip(kinds).enumerate() {
+            let in_middle = first.zip(last).is_some_and(|(f, l)| (f..=l).contains(&i));
             match groups.last_mut() {
-                Some(g)
-                    if kind == ItemKind::Seq
-                        && g.last().is_some_and(|x| Planner::kind(x) == ItemKind::Seq)
-                        && g.iter().all(|x| Planner::kind(x) == ItemKind::Seq) =>
-                {
-                    g.push(h)
-                }
-                _ => groups.push(vec![h]),
+                Some((g, _)) if in_middle && first != Some(i) => g.push(h),
+                Some((g, true)) if !in_middle && kind == ItemKind::Seq => g.push(h),
+                _ => groups.push((vec![h], !in_middle && kind == ItemKind::Seq)),
             }
         }
-        for g in groups {
+        for (g, _) in groups {
             let h = if g.len() == 1 {
                 g.into_iter().next()?
             } else {
@@ -538,7 +520,7 @@ impl Planner {
                         // A shorter end of the run leaves a byte of its class next; the rest
                         // can only go on from there if it can start with such a byte (or
                         // match nothing at all).
-                        let mut first = ByteSet([0; 4]);
+                        let mut first = ByteSet::default();
                         let mut nullable = true;
                         for next in &self.shapes[i + 1..] {
                             first = first.union(&next.first);
@@ -590,14 +572,10 @@ fn first_bytes(h: &regex_syntax::hir::Hir) -> (ByteSet, bool) {
     use regex_syntax::hir::HirKind;
     let all = ByteSet([u64::MAX; 4]);
     match h.kind() {
-        HirKind::Empty | HirKind::Look(_) => (ByteSet([0; 4]), true),
+        HirKind::Empty | HirKind::Look(_) => (ByteSet::default(), true),
         HirKind::Literal(l) => match l.0.first() {
-            Some(&b) => {
-                let mut set = ByteSet([0; 4]);
-                set.insert(b);
-                (set, false)
-            }
-            None => (ByteSet([0; 4]), true),
+            Some(&b) => (ByteSet::single(b), false),
+            None => (ByteSet::default(), true),
         },
         // A class reaching past ASCII: any byte may start one of its encodings.
         HirKind::Class(c) => (ByteSet::of(c).unwrap_or(all), false),
@@ -607,7 +585,7 @@ fn first_bytes(h: &regex_syntax::hir::Hir) -> (ByteSet, bool) {
         }
         HirKind::Capture(c) => first_bytes(&c.sub),
         HirKind::Concat(subs) => {
-            let mut acc = ByteSet([0; 4]);
+            let mut acc = ByteSet::default();
             for sub in subs {
                 let (f, n) = first_bytes(sub);
                 acc = acc.union(&f);
@@ -618,7 +596,7 @@ fn first_bytes(h: &regex_syntax::hir::Hir) -> (ByteSet, bool) {
             (acc, true)
         }
         HirKind::Alternation(subs) => {
-            let mut acc = ByteSet([0; 4]);
+            let mut acc = ByteSet::default();
             let mut nullable = false;
             for sub in subs {
                 let (f, n) = first_bytes(sub);
@@ -1124,9 +1102,7 @@ impl Scanner {
                         if p.0 != NONE && m.start() < p.1 {
                             continue;
                         }
-                        let mut to = m.end().saturating_add(fwd).min(text.len());
-                        let tail = &text[to..(to + 256).min(text.len())];
-                        to += memchr::memchr(b'\n', tail).unwrap_or(tail.len());
+                        let to = window_end(text, m.end(), fwd);
                         let before = out.len();
                         self.verify_anchored(ri, text, m.start(), to, &mut caps[ri], &mut out);
                         if let Some(last) = out.get(before..).and_then(|n| n.last()) {
@@ -1153,9 +1129,7 @@ impl Scanner {
                         continue;
                     }
                     let ws = m.start().saturating_sub(back);
-                    let mut we = m.end().saturating_add(fwd).min(text.len());
-                    let tail = &text[we..(we + 256).min(text.len())];
-                    we += memchr::memchr(b'\n', tail).unwrap_or(tail.len());
+                    let we = window_end(text, m.end(), fwd);
                     let p = &mut pending[ri];
                     if p.0 != NONE && ws <= p.1 {
                         p.0 = p.0.min(ws);
@@ -1403,6 +1377,14 @@ fn group_is_whole_match(pattern: &str) -> bool {
         }
         _ => false,
     }
+}
+
+/// Where a verification window that reaches `fwd` bytes past a keyword ending at `end` stops:
+/// at the end of the line it reaches into, or 256 bytes further when that line goes on.
+fn window_end(text: &[u8], end: usize, fwd: usize) -> usize {
+    let to = end.saturating_add(fwd).min(text.len());
+    let tail = &text[to..(to + 256).min(text.len())];
+    to + memchr::memchr(b'\n', tail).unwrap_or(tail.len())
 }
 
 /// Whether every match of `pattern` starts with one of `keywords` (ASCII case-insensitively):
