@@ -1079,9 +1079,11 @@ impl Scanner {
             return out;
         }
         let mut caps: Vec<Option<Captures>> = (0..inner.rules.len()).map(|_| None).collect();
+        let mut deferred_hits = Vec::new();
         if let Some(ac) = &inner.ac {
             const NONE: usize = usize::MAX;
             let mut pending: Vec<(usize, usize)> = vec![(NONE, 0); inner.rules.len()];
+            let mut deferred: Vec<(usize, usize, usize)> = Vec::new();
             for m in ac.find_overlapping_iter(text) {
                 for &ri in &inner.kw_rules[m.pattern().as_usize()] {
                     let ri = ri as usize;
@@ -1104,28 +1106,29 @@ impl Scanner {
                         }
                         let to = window_end(text, m.end(), fwd);
                         let before = out.len();
-                        self.verify_anchored(ri, text, m.start(), to, &mut caps[ri], &mut out);
+                        self.verify_anchored(
+                            ri,
+                            text,
+                            m.start(),
+                            to,
+                            None,
+                            &mut caps[ri],
+                            &mut out,
+                        );
                         if let Some(last) = out.get(before..).and_then(|n| n.last()) {
                             pending[ri] = (last.start, last.end);
                         }
                         continue;
                     }
                     if let Some(k) = inner.rules[ri].rule.anchor {
-                        // A generic rule would only yield to a specific finding that starts
-                        // right after this keyword: skip the work.
-                        if inner.rules[ri].rule.generic {
-                            if let Some(last) = out.last() {
-                                if !inner.rules[last.rule].rule.generic
-                                    && last.start >= m.end()
-                                    && last.start <= m.end() + 48
-                                {
-                                    continue;
-                                }
-                            }
-                        }
                         let from = m.start().saturating_sub(k);
                         let to = m.end().saturating_add(fwd).min(text.len());
-                        self.verify_anchored(ri, text, from, to, &mut caps[ri], &mut out);
+                        if inner.rules[ri].rule.generic {
+                            // Generic rules go last, when the specific findings are known.
+                            deferred.push((ri, from, to));
+                        } else {
+                            self.verify_anchored(ri, text, from, to, None, &mut caps[ri], &mut out);
+                        }
                         continue;
                     }
                     let ws = m.start().saturating_sub(back);
@@ -1148,6 +1151,7 @@ impl Scanner {
                     self.verify(ri, text, p.0, p.1, &mut caps[ri], &mut out);
                 }
             }
+            deferred_hits = deferred;
         }
         if let Some(re) = &inner.nokw {
             for m in re.find_iter(text) {
@@ -1167,6 +1171,15 @@ impl Scanner {
                 }
             });
         }
+        if !deferred_hits.is_empty() {
+            // A generic candidate that overlaps a specific finding yields to it (see
+            // [`resolve`]): it is not checked further.
+            let specific = Specific::of(&inner.rules, &out);
+            for (ri, from, to) in deferred_hits {
+                let c = &mut caps[ri];
+                self.verify_anchored(ri, text, from, to, Some(&specific), c, &mut out);
+            }
+        }
         resolve(&inner.rules, &mut out);
         out
     }
@@ -1184,7 +1197,7 @@ impl Scanner {
         let mut input = Input::new(text).range(ws..we);
         if c.whole {
             while let Some(m) = c.re.search(&input) {
-                self.push_located(ri, c, text, &Located::whole(m.start(), m.end()), out);
+                self.push_located(ri, c, text, &Located::whole(m.start(), m.end()), None, out);
                 let next = m.end().max(m.start() + 1);
                 if next >= we {
                     break;
@@ -1194,7 +1207,7 @@ impl Scanner {
             return;
         }
         while let Some(loc) = c.locate(text, &input, caps) {
-            self.push_located(ri, c, text, &loc, out);
+            self.push_located(ri, c, text, &loc, None, out);
             let (ms, me) = loc.whole;
             let next = if me > ms { me } else { me + 1 };
             if next >= we {
@@ -1204,19 +1217,24 @@ impl Scanner {
         }
     }
 
-    /// Keeps a located match when its host is not reserved and the rule's checks accept it.
+    /// Keeps a located match when its host is not reserved, it does not overlap a finding it
+    /// would yield to, and the rule's checks accept it.
     fn push_located(
         &self,
         ri: usize,
         c: &Compiled,
         text: &[u8],
         loc: &Located,
+        yield_to: Option<&Specific>,
         out: &mut Vec<Raw>,
     ) {
+        let (s, e) = loc.secret;
+        if yield_to.is_some_and(|sp| sp.overlaps(s, e)) {
+            return;
+        }
         let host_ok = loc
             .host
             .is_none_or(|(hs, he)| !reserved_host(&text[hs..he]));
-        let (s, e) = loc.secret;
         if host_ok && self.accept(c, text, s, e, loc.kw) {
             out.push(Raw {
                 rule: ri,
@@ -1226,12 +1244,14 @@ impl Scanner {
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn verify_anchored(
         &self,
         ri: usize,
         text: &[u8],
         from: usize,
         to: usize,
+        yield_to: Option<&Specific>,
         caps: &mut Option<Captures>,
         out: &mut Vec<Raw>,
     ) {
@@ -1241,12 +1261,13 @@ impl Scanner {
             .anchored(regex_automata::Anchored::Yes);
         if c.whole && c.split().is_none() {
             if let Some(m) = c.re.search(&input) {
-                self.push_located(ri, c, text, &Located::whole(m.start(), m.end()), out);
+                let loc = Located::whole(m.start(), m.end());
+                self.push_located(ri, c, text, &loc, yield_to, out);
             }
             return;
         }
         if let Some(loc) = c.locate(text, &input, caps) {
-            self.push_located(ri, c, text, &loc, out);
+            self.push_located(ri, c, text, &loc, yield_to, out);
         }
     }
 
@@ -1505,38 +1526,54 @@ impl Default for Pos {
 /// Sort, drop duplicates, let generic findings yield to overlapping specific ones, and keep one
 /// finding per identical span (the highest level, then the earliest rule).
 fn resolve(rules: &[Compiled], out: &mut Vec<Raw>) {
+    // On equal spans a specific rule comes first (and is kept), then the higher level.
     out.sort_by_key(|r| {
         (
             r.start,
             r.end,
+            rules[r.rule].rule.generic,
             std::cmp::Reverse(rules[r.rule].rule.level),
             r.rule,
         )
     });
     out.dedup_by(|b, a| a.start == b.start && a.end == b.end);
     if out.iter().any(|r| rules[r.rule].rule.generic) {
-        // Specific spans sorted by start (out is sorted), with a running maximum of their ends:
-        // a generic span [s, e) overlaps a specific one iff some specific span starting before e
-        // ends after s. O(n log n).
-        let specific: Vec<(usize, usize)> = out
+        let specific = Specific::of(rules, out);
+        out.retain(|r| !rules[r.rule].rule.generic || !specific.overlaps(r.start, r.end));
+    }
+}
+
+/// The spans of the specific (not generic) candidates, sorted by start, with a running maximum
+/// of their ends: a span `[s, e)` overlaps one of them iff some span starting before `e` ends
+/// after `s` (one binary search). Empty spans count as one byte.
+struct Specific {
+    spans: Vec<(usize, usize)>,
+    max_end: Vec<usize>,
+}
+
+impl Specific {
+    fn of(rules: &[Compiled], raws: &[Raw]) -> Specific {
+        let mut spans: Vec<(usize, usize)> = raws
             .iter()
             .filter(|r| !rules[r.rule].rule.generic)
             .map(|r| (r.start, r.end.max(r.start + 1)))
             .collect();
-        let mut max_end = Vec::with_capacity(specific.len());
+        spans.sort_unstable();
         let mut m = 0;
-        for &(_, e) in &specific {
-            m = m.max(e);
-            max_end.push(m);
-        }
-        out.retain(|r| {
-            if !rules[r.rule].rule.generic {
-                return true;
-            }
-            let end = r.end.max(r.start + 1);
-            let idx = specific.partition_point(|&(s, _)| s < end);
-            idx == 0 || max_end[idx - 1] <= r.start
-        });
+        let max_end = spans
+            .iter()
+            .map(|&(_, e)| {
+                m = m.max(e);
+                m
+            })
+            .collect();
+        Specific { spans, max_end }
+    }
+
+    fn overlaps(&self, s: usize, e: usize) -> bool {
+        let e = e.max(s + 1);
+        let idx = self.spans.partition_point(|&(a, _)| a < e);
+        idx > 0 && self.max_end[idx - 1] > s
     }
 }
 

@@ -352,3 +352,57 @@ fn user_rules_and_errors() {
             >= 150
     );
 }
+
+#[test]
+fn generic_findings_yield_to_specific_ones() {
+    let s = Scanner::new();
+    let rules = |text: &str| -> Vec<String> {
+        let mut r: Vec<String> = s
+            .scan(text.as_bytes())
+            .iter()
+            .map(|f| f.rule.to_string())
+            .collect();
+        r.sort();
+        r
+    };
+    // The assigned value is a GitHub token: only the specific rule reports it.
+    assert_eq!(rules(&format!("token = \"{GH}\"\n")), ["github-pat"]);
+    assert_eq!(rules(&format!("MY_API_KEY={GH}\n")), ["github-pat"]);
+    // A generic value next to (not overlapping) a specific one is kept, whichever comes first.
+    let g = "q8Rz3kLm9Vt2Xw7Yp4Bn";
+    assert_eq!(
+        rules(&format!("api_key = \"{g}\" # {GH}\n")),
+        ["generic-api-key", "github-pat"]
+    );
+    assert_eq!(
+        rules(&format!("{GH} api_key = \"{g}\"\n")),
+        ["generic-api-key", "github-pat"]
+    );
+
+    // On the very same span the specific rule wins even when the generic one ranks higher,
+    // for generic rules verified at the keyword (anchored) and over a window.
+    for anchored in [true, false] {
+        let mut generic = Rule::builder("my-generic", r"(?i:secret)\s*=\s*([A-Za-z0-9]{20})\b")
+            .keywords(["secret"])
+            .level(Level::Classified)
+            .generic(true);
+        if anchored {
+            generic = generic.anchor(0);
+        }
+        let specific = Rule::builder("my-specific", r"\b(zq[A-Za-z0-9]{18})\b")
+            .keywords(["zq"])
+            .level(Level::Internal)
+            .build();
+        let s = Scanner::builder()
+            .rules(vec![generic.build(), specific])
+            .build()
+            .unwrap();
+        let f = s.scan(b"secret = zq8Rz3kLm9Vt2Xw7Yp4B\nsecret = q8Rz3kLm9Vt2Xw7Yp4Bn\n");
+        let got: Vec<(&str, usize)> = f.iter().map(|f| (&*f.rule, f.line)).collect();
+        assert_eq!(
+            got,
+            [("my-specific", 1), ("my-generic", 2)],
+            "anchored {anchored}"
+        );
+    }
+}
