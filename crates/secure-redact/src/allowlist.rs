@@ -2,7 +2,6 @@
 //! `<your-key>`, `changeme`, repeated characters, test fixtures) and user allowlists (regexes on
 //! the secret, stop words, path patterns).
 
-use crate::scanner::ByteSet;
 use crate::{Error, Result};
 use regex_automata::meta::Regex;
 
@@ -12,79 +11,99 @@ pub fn is_placeholder(secret: &[u8]) -> bool {
         return true;
     }
     has_placeholder_word(secret)
-        || EXACT.iter().any(|w| w.eq_ignore_ascii_case(secret))
+        || (secret.len() <= EXACT_MAX && EXACT.iter().any(|w| w.eq_ignore_ascii_case(secret)))
         || low_variety(secret)
 }
 
 /// Whether `s` holds one of the placeholder words, ASCII case-insensitively. Secrets are short
-/// (tens of bytes), so instead of an automaton's start-up per call this walks the secret once
-/// through a table of the words' first two bytes (lowercased; 2 KiB) and compares whole words
-/// only where a pair starts some word; one-byte words are a set of bytes.
+/// (tens of bytes), so instead of an automaton's start-up per call this walks the secret once:
+/// each byte maps to a small code (0 for bytes that start no word's first two bytes), each pair
+/// of codes is one bit of a 512-byte table, and whole words are compared only where a pair
+/// starts some word; one-byte words are a flag on their code.
 fn has_placeholder_word(s: &[u8]) -> bool {
     let t = word_table();
-    for (i, &a) in s.iter().enumerate() {
-        if t.singles.has(a) {
+    let Some((&first, rest)) = s.split_first() else {
+        return false;
+    };
+    let mut prev = t.code[usize::from(first)];
+    if prev & SINGLE != 0 {
+        return true;
+    }
+    for (i, &b) in rest.iter().enumerate() {
+        let c = t.code[usize::from(b)];
+        if c & SINGLE != 0 {
             return true;
         }
-        let Some(k) = s.get(i + 1).and_then(|&b| pair_key(a, b)) else {
-            continue;
-        };
-        if t.pairs[k >> 6] >> (k & 63) & 1 == 0 {
-            continue;
-        }
-        let from = t.words.partition_point(|(wk, _)| *wk < k);
-        let rest = &s[i..];
-        if t.words[from..]
-            .iter()
-            .take_while(|(wk, _)| *wk == k)
-            .any(|(_, w)| {
-                rest.get(..w.len())
-                    .is_some_and(|x| x.eq_ignore_ascii_case(w))
-            })
-        {
+        if t.pairs[usize::from(prev & CODE)] >> (c & CODE) & 1 != 0 && t.word_at(&s[i..], prev, c) {
             return true;
         }
+        prev = c;
     }
     false
 }
 
-/// [`WORDS`] by their first two bytes, and the one-byte words.
+/// Flag on a byte's code: the byte is a one-byte word.
+const SINGLE: u8 = 0x80;
+/// The code proper (0: the byte is neither of the first two bytes of any word).
+const CODE: u8 = 0x3f;
+
+/// [`WORDS`] by the codes of their first two bytes.
 struct WordTable {
-    /// One bit per lowercased ASCII pair that starts a word.
-    pairs: [u64; 256],
-    /// The words of two bytes or more, sorted by their pair.
-    words: Vec<(usize, &'static [u8])>,
-    /// The one-byte words (both cases).
-    singles: ByteSet,
+    /// Per byte, its code (both cases of a letter share one), with [`SINGLE`] for one-byte words.
+    code: [u8; 256],
+    /// Per code of a first byte, one bit per code of a second byte that starts a word.
+    pairs: [u64; 64],
+    /// The words of two bytes or more with the codes of their first two bytes, sorted.
+    words: Vec<((u8, u8), &'static [u8])>,
 }
 
-/// Index of a lowercased ASCII byte pair, or `None` when either byte is not ASCII (no word
-/// holds one).
-#[inline]
-fn pair_key(a: u8, b: u8) -> Option<usize> {
-    (a.is_ascii() && b.is_ascii())
-        .then(|| usize::from(a.to_ascii_lowercase()) << 7 | usize::from(b.to_ascii_lowercase()))
+impl WordTable {
+    /// Whether a word whose first two bytes have codes `(a, b)` starts `s`.
+    fn word_at(&self, s: &[u8], a: u8, b: u8) -> bool {
+        let key = (a & CODE, b & CODE);
+        let from = self.words.partition_point(|(k, _)| *k < key);
+        self.words[from..]
+            .iter()
+            .take_while(|(k, _)| *k == key)
+            .any(|(_, w)| s.get(..w.len()).is_some_and(|x| x.eq_ignore_ascii_case(w)))
+    }
 }
 
 fn word_table() -> &'static WordTable {
     static T: std::sync::OnceLock<WordTable> = std::sync::OnceLock::new();
     T.get_or_init(|| {
         let mut t = WordTable {
-            pairs: [0; 256],
+            code: [0; 256],
+            pairs: [0; 64],
             words: Vec::new(),
-            singles: ByteSet::default(),
+        };
+        let mut next = 1u8;
+        // Codes run out at 63 (there are far fewer such bytes): later bytes share the last
+        // code, which only makes the pair test less selective, never wrong.
+        let mut code_of = |t: &mut WordTable, b: u8| -> u8 {
+            let l = b.to_ascii_lowercase();
+            let c = t.code[usize::from(l)] & CODE;
+            if c != 0 {
+                return c;
+            }
+            let c = next;
+            next = (next + 1).min(CODE);
+            for x in [l, l.to_ascii_uppercase()] {
+                t.code[usize::from(x)] |= c;
+            }
+            c
         };
         for &w in WORDS {
             match *w {
                 [a] => {
-                    t.singles.insert(a.to_ascii_lowercase());
-                    t.singles.insert(a.to_ascii_uppercase());
+                    for x in [a.to_ascii_lowercase(), a.to_ascii_uppercase()] {
+                        t.code[usize::from(x)] |= SINGLE;
+                    }
                 }
                 [a, b, ..] => {
-                    if let Some(k) = pair_key(a, b) {
-                        t.pairs[k >> 6] |= 1 << (k & 63);
-                        t.words.push((k, w));
-                    }
+                    let (ca, cb) = (code_of(&mut t, a), code_of(&mut t, b));
+                    t.pairs[usize::from(ca)] |= 1 << cb;
+                    t.words.push(((ca, cb), w));
                 }
                 [] => {}
             }
@@ -154,6 +173,19 @@ const WORDS: &[&[u8]] = &[
     b"0000000000",
 ];
 
+/// The longest of [`EXACT`] (longer secrets need no comparison).
+const EXACT_MAX: usize = {
+    let mut i = 0;
+    let mut m = 0;
+    while i < EXACT.len() {
+        if EXACT[i].len() > m {
+            m = EXACT[i].len();
+        }
+        i += 1;
+    }
+    m
+};
+
 const EXACT: &[&[u8]] = &[
     b"foo",
     b"bar",
@@ -191,6 +223,33 @@ const EXACT: &[&[u8]] = &[
 
 /// Mostly one repeated character, or very few distinct characters for the length.
 fn low_variety(s: &[u8]) -> bool {
+    let n = s.len();
+    if n < 8 {
+        return false;
+    }
+    // Random-looking values are settled without a histogram: three distinct bytes or fewer
+    // means a repeat among any four; a byte in more than half the places fills two adjacent
+    // places somewhere, or (odd length, never adjacent) every even place, s[0] and s[2] too.
+    let few_possible = {
+        // Stops at the fourth distinct byte, a few bytes in for random values.
+        let mut seen = [s[0]; 3];
+        let mut k = 1;
+        s.iter().all(|&b| {
+            if seen[..k].contains(&b) {
+                return true;
+            }
+            if k == 3 {
+                return false;
+            }
+            seen[k] = b;
+            k += 1;
+            true
+        })
+    };
+    let most_possible = n >= 12 && (n % 2 == 1 && s[0] == s[2] || has_adjacent_pair(s));
+    if !few_possible && !most_possible {
+        return false;
+    }
     let mut counts = [0u16; 256];
     let (mut distinct, mut max) = (0usize, 0u16);
     for &b in s {
@@ -200,7 +259,27 @@ fn low_variety(s: &[u8]) -> bool {
         max = max.max(*c);
     }
     let max = max as usize;
-    (s.len() >= 8 && distinct <= 3) || (s.len() >= 12 && max * 2 > s.len())
+    distinct <= 3 || (n >= 12 && max * 2 > n)
+}
+
+/// Whether two adjacent bytes of `s` are equal: eight bytes at a time, each compared with the
+/// next by XOR and a zero-byte test (exact: a zero byte makes the test's high bit set).
+fn has_adjacent_pair(s: &[u8]) -> bool {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let mut i = 0;
+    while let Some(w) = s.get(i..i + 8) {
+        let mut a = [0u8; 8];
+        a.copy_from_slice(w);
+        let x = u64::from_le_bytes(a);
+        // Byte k of `y` is byte k XOR byte k+1 (k < 7); the top byte is forced non-zero.
+        let y = (x ^ (x >> 8)) | 0xff00_0000_0000_0000;
+        if y.wrapping_sub(LO) & !y & HI != 0 {
+            return true;
+        }
+        i += 7;
+    }
+    s[i.min(s.len())..].windows(2).any(|w| w[0] == w[1])
 }
 
 /// A user allowlist: a finding is dropped when its secret matches one of `regexes` or contains
@@ -361,6 +440,35 @@ mod tests {
                 lower.windows(w.len()).any(|x| x == w.as_slice())
             });
             prop_assert_eq!(has_placeholder_word(&s), want, "{:?}", String::from_utf8_lossy(&s));
+        }
+    }
+
+    /// The histogram itself, for every input.
+    fn low_variety_reference(s: &[u8]) -> bool {
+        let mut counts = std::collections::HashMap::new();
+        for &b in s {
+            *counts.entry(b).or_insert(0usize) += 1;
+        }
+        let max = counts.values().copied().max().unwrap_or(0);
+        (s.len() >= 8 && counts.len() <= 3) || (s.len() >= 12 && max * 2 > s.len())
+    }
+
+    proptest! {
+        /// The shortcuts before the histogram never change the answer (small alphabets make
+        /// low-variety values common; alternations like `xaxax` are the odd-length edge).
+        #[test]
+        fn low_variety_matches_reference(
+            s in prop_oneof![
+                prop::collection::vec(0u8..3, 0..40),
+                prop::collection::vec(0u8..6, 0..40),
+                prop::collection::vec(any::<u8>(), 0..40),
+                (1usize..20, any::<u8>(), prop::collection::vec(any::<u8>(), 1..8)).prop_map(|(k, x, o)| {
+                    (0..2 * k + 1).map(|i| if i % 2 == 0 { x } else { o[i / 2 % o.len()] }).collect()
+                }),
+            ]
+        ) {
+            prop_assert_eq!(low_variety(&s), low_variety_reference(&s), "{:?}", s);
+            prop_assert_eq!(has_adjacent_pair(&s), s.windows(2).any(|w| w[0] == w[1]), "{:?}", s);
         }
     }
 
