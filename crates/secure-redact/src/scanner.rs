@@ -107,25 +107,147 @@ enum Piece {
     /// A sequence of single-byte classes or an assertion: one way to match.
     One(Branch),
     /// Alternatives that each match in one way, tried in order: the first that matches is the
-    /// leftmost-first match (`(?:^|[^A-Za-z])`, `(?:[^\w]|$)`).
-    Alt(Box<[Branch]>),
+    /// leftmost-first match (`(?:^|[^A-Za-z])`, `(?:[^\w]|$)`, `api[_.\-]?key|secret|...`).
+    Alt(Alt),
     Dfa(Regex),
+}
+
+/// The ways of an alternation piece, with where to start trying them: per next byte (and for
+/// the end of the input), the first way that can match there, as a way that begins with a
+/// byte outside its first class fails.
+struct Alt {
+    ways: Box<[Branch]>,
+    start: Box<[u8; 257]>,
+}
+
+impl Alt {
+    /// `None` with more ways than a start index holds.
+    fn new(ways: Vec<Branch>) -> Option<Alt> {
+        let n = u8::try_from(ways.len()).ok()?;
+        let mut start = Box::new([n; 257]);
+        for (i, w) in ways.iter().enumerate().rev() {
+            let i = i as u8; // fits: ways.len() does
+            match w {
+                Branch::Seq(seq) => match seq.first() {
+                    Some(first) => {
+                        for b in 0..=255u8 {
+                            if first.has(b) {
+                                start[usize::from(b)] = i;
+                            }
+                        }
+                    }
+                    None => start.fill(i),
+                },
+                Branch::Look(_) => start.fill(i),
+            }
+        }
+        Some(Alt {
+            ways: ways.into_boxed_slice(),
+            start,
+        })
+    }
+
+    #[inline]
+    fn end(&self, text: &[u8], pos: usize, limit: usize) -> Option<usize> {
+        let next = if pos < limit {
+            text.get(pos).map_or(256, |&b| usize::from(b))
+        } else {
+            256
+        };
+        let from = usize::from(self.start[next]);
+        self.ways
+            .get(from..)?
+            .iter()
+            .find_map(|b| b.end(text, pos, limit))
+    }
 }
 
 /// Something that matches in at most one way: a sequence of single-byte classes (a literal, a
 /// case-insensitive literal) or an ASCII word or line assertion.
+#[derive(Clone)]
 enum Branch {
     Seq(Box<[ByteSet]>),
     Look(regex_syntax::hir::Look),
 }
 
+/// At most this many ways in [`Branch::ways`]: more is cheaper in the DFA.
+const MAX_WAYS: usize = 48;
+
 impl Branch {
-    fn of(h: &regex_syntax::hir::Hir) -> Option<Branch> {
-        use regex_syntax::hir::HirKind;
-        match h.kind() {
-            HirKind::Look(look) if ascii_look(*look) => Some(Branch::Look(*look)),
-            _ => Piece::sequence(h).map(|s| Branch::Seq(s.into_boxed_slice())),
+    /// Every way `h` can match, in the order a backtracking engine tries them, when each is a
+    /// sequence of single-byte classes or one assertion: literals, classes, alternations,
+    /// optional parts and short greedy counted repetitions of those (`api[_.\-]?key`,
+    /// `passw(?:or)?d`, `(?:\\?["'])?`, `(?:[_.\-]?\d{1,4})?`). The first way that matches
+    /// is then the leftmost-first match. `None` for anything else (lazy repetitions, whose
+    /// shortest way is rarely the one the pattern needs, captures, unbounded repetitions) or
+    /// more than [`MAX_WAYS`] ways.
+    fn ways(h: &regex_syntax::hir::Hir) -> Option<Vec<Branch>> {
+        use regex_syntax::hir::{Hir, HirKind};
+        // Each way followed by each way of the rest, earlier choices first.
+        fn then(a: Vec<Branch>, b: &[Branch]) -> Option<Vec<Branch>> {
+            if a.len().saturating_mul(b.len()) > MAX_WAYS {
+                return None;
+            }
+            let mut out = Vec::with_capacity(a.len() * b.len());
+            for x in &a {
+                for y in b {
+                    out.push(match (x, y) {
+                        (Branch::Seq(p), Branch::Seq(q)) => {
+                            Branch::Seq(p.iter().chain(q.iter()).copied().collect())
+                        }
+                        (Branch::Seq(p), Branch::Look(l)) | (Branch::Look(l), Branch::Seq(p))
+                            if p.is_empty() =>
+                        {
+                            Branch::Look(*l)
+                        }
+                        _ => return None,
+                    });
+                }
+            }
+            Some(out)
         }
+        fn empty() -> Vec<Branch> {
+            vec![Branch::Seq(Box::new([]))]
+        }
+        // `sub{min,max}`, greedy: `sub` then `sub{min-1,max-1}`; past the minimum, one more
+        // `sub` before stopping.
+        fn repeat(sub: &[Branch], min: u32, max: u32) -> Option<Vec<Branch>> {
+            if max == 0 {
+                return Some(empty());
+            }
+            let more = then(sub.to_vec(), &repeat(sub, min.saturating_sub(1), max - 1)?)?;
+            if min > 0 {
+                return Some(more);
+            }
+            let mut out = more;
+            out.extend(empty());
+            (out.len() <= MAX_WAYS).then_some(out)
+        }
+        let ways = match h.kind() {
+            HirKind::Empty => empty(),
+            HirKind::Look(look) if ascii_look(*look) => vec![Branch::Look(*look)],
+            HirKind::Literal(_) | HirKind::Class(_) => {
+                vec![Branch::Seq(Piece::sequence(h)?.into_boxed_slice())]
+            }
+            HirKind::Alternation(subs) => {
+                let mut out = Vec::new();
+                for sub in subs {
+                    out.extend(Branch::ways(sub)?);
+                    if out.len() > MAX_WAYS {
+                        return None;
+                    }
+                }
+                out
+            }
+            HirKind::Concat(subs) => subs
+                .iter()
+                .try_fold(empty(), |acc, sub: &Hir| then(acc, &Branch::ways(sub)?))?,
+            HirKind::Repetition(r) if r.greedy && r.max.is_some_and(|m| m <= 8) => {
+                repeat(&Branch::ways(&r.sub)?, r.min, r.max?)?
+            }
+            _ => return None,
+        };
+        Some(ways)
     }
 
     /// The end of this branch's match at `pos`, within `..limit`.
@@ -212,20 +334,20 @@ impl Piece {
                 min: 1,
                 max: 1,
             }),
-            HirKind::Repetition(r) if r.greedy => match r.sub.kind() {
-                HirKind::Class(c) => ByteSet::of(c).map(|class| Piece::Run {
-                    class,
-                    min: r.min as usize,
-                    max: r.max.map_or(usize::MAX, |m| m as usize),
-                }),
-                _ => None,
-            },
-            HirKind::Alternation(subs) => subs
-                .iter()
-                .map(Branch::of)
-                .collect::<Option<Vec<_>>>()
-                .map(|b| Piece::Alt(b.into_boxed_slice())),
-            _ => Branch::of(h).map(Piece::One),
+            HirKind::Repetition(r) if r.greedy && matches!(r.sub.kind(), HirKind::Class(_)) => {
+                match r.sub.kind() {
+                    HirKind::Class(c) => ByteSet::of(c).map(|class| Piece::Run {
+                        class,
+                        min: r.min as usize,
+                        max: r.max.map_or(usize::MAX, |m| m as usize),
+                    }),
+                    _ => None,
+                }
+            }
+            _ => Branch::ways(h).and_then(|mut ways| match ways.len() {
+                1 => Some(Piece::One(ways.remove(0))),
+                _ => Alt::new(ways).map(Piece::Alt),
+            }),
         };
         match fast {
             Some(p) => Some(p),
@@ -280,7 +402,7 @@ impl Piece {
                 (n >= *min).then_some(pos + n)
             }
             Piece::One(b) => b.end(text, pos, limit),
-            Piece::Alt(branches) => branches.iter().find_map(|b| b.end(text, pos, limit)),
+            Piece::Alt(alt) => alt.end(text, pos, limit),
             Piece::Dfa(re) => {
                 let input = Input::new(text)
                     .range(pos..limit)
@@ -461,9 +583,7 @@ impl Planner {
                 ItemKind::Alone
             }
             HirKind::Look(l) if ascii_look(*l) => ItemKind::Alone,
-            HirKind::Alternation(subs) if subs.iter().all(|b| Branch::of(b).is_some()) => {
-                ItemKind::Alone
-            }
+            _ if Branch::ways(h).is_some() => ItemKind::Alone,
             _ => ItemKind::Dfa,
         }
     }
