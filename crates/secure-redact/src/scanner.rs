@@ -101,6 +101,8 @@ struct Split {
 enum Piece {
     Run {
         class: ByteSet,
+        /// The class as one flag per byte (a run tests every byte of a secret: one load each).
+        table: Box<[bool; 256]>,
         min: usize,
         max: usize,
     },
@@ -272,6 +274,15 @@ impl Branch {
 pub(crate) struct ByteSet([u64; 4]);
 
 impl ByteSet {
+    /// One flag per byte.
+    fn table(&self) -> Box<[bool; 256]> {
+        let mut t = Box::new([false; 256]);
+        for (b, f) in t.iter_mut().enumerate() {
+            *f = self.0[b >> 6] >> (b & 63) & 1 != 0;
+        }
+        t
+    }
+
     /// The set a class matches, or `None` when it is a Unicode class reaching past ASCII (its
     /// members are multi-byte sequences, not bytes).
     fn of(class: &regex_syntax::hir::Class) -> Option<ByteSet> {
@@ -331,6 +342,7 @@ impl Piece {
         let fast = match h.kind() {
             HirKind::Class(c) => ByteSet::of(c).map(|class| Piece::Run {
                 class,
+                table: class.table(),
                 min: 1,
                 max: 1,
             }),
@@ -338,6 +350,7 @@ impl Piece {
                 match r.sub.kind() {
                     HirKind::Class(c) => ByteSet::of(c).map(|class| Piece::Run {
                         class,
+                        table: class.table(),
                         min: r.min as usize,
                         max: r.max.map_or(usize::MAX, |m| m as usize),
                     }),
@@ -393,11 +406,13 @@ impl Piece {
     #[inline]
     fn end(&self, text: &[u8], pos: usize, limit: usize) -> Option<usize> {
         match self {
-            Piece::Run { class, min, max } => {
+            Piece::Run {
+                table, min, max, ..
+            } => {
                 let avail = text.get(pos..limit.min(pos.saturating_add(*max)))?;
                 let n = avail
                     .iter()
-                    .position(|&b| !class.has(b))
+                    .position(|&b| !table[usize::from(b)])
                     .unwrap_or(avail.len());
                 (n >= *min).then_some(pos + n)
             }
@@ -1134,9 +1149,12 @@ impl Scanner {
 
     /// Keyed fingerprint (64 hex digits) of a secret, as findings carry it.
     pub fn fingerprint(&self, secret: &[u8]) -> String {
-        blake3::keyed_hash(&self.inner.key, secret)
-            .to_hex()
-            .to_string()
+        // `as_str` and a copy: `to_string` would go through the formatting machinery.
+        String::from(
+            blake3::keyed_hash(&self.inner.key, secret)
+                .to_hex()
+                .as_str(),
+        )
     }
 
     /// Scan bytes (any bytes: invalid UTF-8 and binary are fine). Findings are sorted by offset.
