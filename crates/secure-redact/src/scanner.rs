@@ -127,8 +127,7 @@ impl Alt {
     fn new(ways: Vec<Branch>) -> Option<Alt> {
         let n = u8::try_from(ways.len()).ok()?;
         let mut start = Box::new([n; 257]);
-        for (i, w) in ways.iter().enumerate().rev() {
-            let i = i as u8; // fits: ways.len() does
+        for (i, w) in (0..n).zip(ways.iter()).rev() {
             match w {
                 Branch::Seq(seq) => match seq.first() {
                     Some(first) => {
@@ -339,29 +338,30 @@ impl ByteSet {
 impl Piece {
     fn new(h: &regex_syntax::hir::Hir) -> Option<Piece> {
         use regex_syntax::hir::HirKind;
+        let run = |class: ByteSet, min: usize, max: usize| Piece::Run {
+            class,
+            table: class.table(),
+            min,
+            max,
+        };
         let fast = match h.kind() {
-            HirKind::Class(c) => ByteSet::of(c).map(|class| Piece::Run {
-                class,
-                table: class.table(),
-                min: 1,
-                max: 1,
-            }),
-            HirKind::Repetition(r) if r.greedy && matches!(r.sub.kind(), HirKind::Class(_)) => {
-                match r.sub.kind() {
-                    HirKind::Class(c) => ByteSet::of(c).map(|class| Piece::Run {
-                        class,
-                        table: class.table(),
-                        min: r.min as usize,
-                        max: r.max.map_or(usize::MAX, |m| m as usize),
-                    }),
-                    _ => None,
-                }
-            }
-            _ => Branch::ways(h).and_then(|mut ways| match ways.len() {
+            HirKind::Class(c) => ByteSet::of(c).map(|class| run(class, 1, 1)),
+            HirKind::Repetition(r) if r.greedy => match r.sub.kind() {
+                HirKind::Class(c) => ByteSet::of(c).map(|class| {
+                    let max = r.max.map_or(usize::MAX, |m| m as usize);
+                    run(class, r.min as usize, max)
+                }),
+                _ => None,
+            },
+            _ => None,
+        }
+        .or_else(|| {
+            let mut ways = Branch::ways(h)?;
+            match ways.len() {
                 1 => Some(Piece::One(ways.remove(0))),
                 _ => Alt::new(ways).map(Piece::Alt),
-            }),
-        };
+            }
+        });
         match fast {
             Some(p) => Some(p),
             // A piece's empty match may fall inside a multi-byte character (the whole match
@@ -1217,11 +1217,11 @@ impl Scanner {
             return out;
         }
         let mut caps: Vec<Option<Captures>> = (0..inner.rules.len()).map(|_| None).collect();
-        let mut deferred_hits = Vec::new();
+        // Generic rules' hits, verified last (when the specific findings are known).
+        let mut deferred: Vec<(usize, usize, usize)> = Vec::new();
         if let Some(ac) = &inner.ac {
             const NONE: usize = usize::MAX;
             let mut pending: Vec<(usize, usize)> = vec![(NONE, 0); inner.rules.len()];
-            let mut deferred: Vec<(usize, usize, usize)> = Vec::new();
             for m in ac.find_overlapping_iter(text) {
                 for &ri in &inner.kw_rules[m.pattern().as_usize()] {
                     let ri = ri as usize;
@@ -1262,7 +1262,6 @@ impl Scanner {
                         let from = m.start().saturating_sub(k);
                         let to = m.end().saturating_add(fwd).min(text.len());
                         if inner.rules[ri].rule.generic {
-                            // Generic rules go last, when the specific findings are known.
                             deferred.push((ri, from, to));
                         } else {
                             self.verify_anchored(ri, text, from, to, None, &mut caps[ri], &mut out);
@@ -1289,7 +1288,6 @@ impl Scanner {
                     self.verify(ri, text, p.0, p.1, &mut caps[ri], &mut out);
                 }
             }
-            deferred_hits = deferred;
         }
         if let Some(re) = &inner.nokw {
             for m in re.find_iter(text) {
@@ -1309,11 +1307,11 @@ impl Scanner {
                 }
             });
         }
-        if !deferred_hits.is_empty() {
+        if !deferred.is_empty() {
             // A generic candidate that overlaps a specific finding yields to it (see
             // [`resolve`]): it is not checked further.
             let specific = Specific::of(&inner.rules, &out);
-            for (ri, from, to) in deferred_hits {
+            for (ri, from, to) in deferred {
                 let c = &mut caps[ri];
                 self.verify_anchored(ri, text, from, to, Some(&specific), c, &mut out);
             }
