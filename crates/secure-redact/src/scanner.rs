@@ -91,6 +91,11 @@ struct Split {
     /// shorter ends the rest of the pattern cannot start from): when the chain fails at a
     /// piece no later than this, no other path exists, so an anchored search has no match.
     settled: usize,
+    /// Per piece, whether it ends in one place wherever it starts (the pieces before
+    /// `settled` are).
+    tight: Vec<bool>,
+    /// Per piece, what can follow its end on a path to a match (see [`Planner::follow`]).
+    follow: Vec<(ByteSet, bool)>,
 }
 
 /// One piece of a [`Split`]: most secrets are a greedy run of one byte class
@@ -111,7 +116,97 @@ enum Piece {
     /// Alternatives that each match in one way, tried in order: the first that matches is the
     /// leftmost-first match (`(?:^|[^A-Za-z])`, `(?:[^\w]|$)`, `api[_.\-]?key|secret|...`).
     Alt(Alt),
-    Dfa(Regex),
+    /// Anything else: the DFA, and its all-matches automaton for [`Split::final_failure`].
+    Dfa(Regex, Option<Box<Ends>>),
+}
+
+/// Every end of a pattern's matches from one place, through a lazy DFA built with
+/// [`MatchKind::All`](regex_automata::MatchKind::All) (its states keep every path, not just the
+/// preferred one). Its caches come from a pool, as the regex engines' do.
+struct Ends {
+    dfa: regex_automata::hybrid::dfa::DFA,
+    pool: regex_automata::util::pool::Pool<regex_automata::hybrid::dfa::Cache, CacheFn>,
+}
+
+type CacheFn = Box<
+    dyn Fn() -> regex_automata::hybrid::dfa::Cache
+        + Send
+        + Sync
+        + std::panic::UnwindSafe
+        + std::panic::RefUnwindSafe,
+>;
+
+impl Ends {
+    fn new(h: &regex_syntax::hir::Hir) -> Option<Ends> {
+        use regex_automata::hybrid::dfa::{Cache, DFA};
+        use regex_automata::nfa::thompson;
+        let nfa = thompson::Compiler::new()
+            .configure(
+                thompson::Config::new()
+                    .utf8(false)
+                    .which_captures(thompson::WhichCaptures::None),
+            )
+            .build_from_hir(h)
+            .ok()?;
+        let dfa = DFA::builder()
+            .configure(DFA::config().match_kind(regex_automata::MatchKind::All))
+            .build_from_nfa(nfa)
+            .ok()?;
+        let for_pool = dfa.clone();
+        let create: CacheFn = Box::new(move || Cache::new(&for_pool));
+        Some(Ends {
+            dfa,
+            pool: regex_automata::util::pool::Pool::new(create),
+        })
+    }
+
+    /// Whether no match anchored at `pos` within `..limit` ends where `viable` says a path
+    /// could go on (`false` when the automaton cannot tell).
+    fn none_viable(
+        &self,
+        text: &[u8],
+        pos: usize,
+        limit: usize,
+        viable: impl Fn(usize) -> bool,
+    ) -> bool {
+        let input = Input::new(text)
+            .range(pos..limit)
+            .anchored(regex_automata::Anchored::Yes);
+        let mut cache = self.pool.get();
+        let Ok(mut sid) = self.dfa.start_state_forward(&mut cache, &input) else {
+            return false;
+        };
+        // A match state seen after reading the byte at `at` is a match ending at `at`.
+        for at in pos..limit {
+            let Some(&b) = text.get(at) else {
+                return false;
+            };
+            let Ok(next) = self.dfa.next_state(&mut cache, sid, b) else {
+                return false;
+            };
+            sid = next;
+            if sid.is_tagged() {
+                if sid.is_match() && viable(at) {
+                    return false;
+                }
+                if sid.is_dead() {
+                    return true;
+                }
+                if sid.is_quit() || sid.is_unknown() {
+                    return false;
+                }
+            }
+        }
+        // Matches ending at `limit` show after the byte there (or the end of the text).
+        let last = match text.get(limit) {
+            Some(&b) if limit < text.len() => self.dfa.next_state(&mut cache, sid, b),
+            _ => self.dfa.next_eoi_state(&mut cache, sid),
+        };
+        match last {
+            Ok(sid) => !sid.is_match() || !viable(limit),
+            Err(_) => false,
+        }
+    }
 }
 
 /// The ways of an alternation piece, with where to start trying them: per next byte (and for
@@ -148,16 +243,34 @@ impl Alt {
         })
     }
 
+    /// The ways that can match at `pos`, from the first one the next byte can begin.
     #[inline]
-    fn end(&self, text: &[u8], pos: usize, limit: usize) -> Option<usize> {
+    fn from(&self, text: &[u8], pos: usize, limit: usize) -> &[Branch] {
         let next = if pos < limit {
             text.get(pos).map_or(256, |&b| usize::from(b))
         } else {
             256
         };
-        let from = usize::from(self.start[next]);
         self.ways
-            .get(from..)?
+            .get(usize::from(self.start[next])..)
+            .unwrap_or(&[])
+    }
+
+    /// The ends of every way that matches at `pos`.
+    fn ends<'a>(
+        &'a self,
+        text: &'a [u8],
+        pos: usize,
+        limit: usize,
+    ) -> impl Iterator<Item = usize> + 'a {
+        self.from(text, pos, limit)
+            .iter()
+            .filter_map(move |w| w.end(text, pos, limit))
+    }
+
+    #[inline]
+    fn end(&self, text: &[u8], pos: usize, limit: usize) -> Option<usize> {
+        self.from(text, pos, limit)
             .iter()
             .find_map(|b| b.end(text, pos, limit))
     }
@@ -325,6 +438,10 @@ impl ByteSet {
         ByteSet(std::array::from_fn(|i| self.0[i] | o.0[i]))
     }
 
+    fn intersect(&self, o: &ByteSet) -> ByteSet {
+        ByteSet(std::array::from_fn(|i| self.0[i] & o.0[i]))
+    }
+
     fn disjoint(&self, o: &ByteSet) -> bool {
         self.0.iter().zip(o.0.iter()).all(|(a, b)| a & b == 0)
     }
@@ -370,7 +487,7 @@ impl Piece {
                 .configure(Regex::config().utf8_empty(false))
                 .build_from_hir(h)
                 .ok()
-                .map(Piece::Dfa),
+                .map(|re| Piece::Dfa(re, Ends::new(h).map(Box::new))),
         }
     }
 
@@ -418,7 +535,7 @@ impl Piece {
             }
             Piece::One(b) => b.end(text, pos, limit),
             Piece::Alt(alt) => alt.end(text, pos, limit),
-            Piece::Dfa(re) => {
+            Piece::Dfa(re, _) => {
                 let input = Input::new(text)
                     .range(pos..limit)
                     .anchored(regex_automata::Anchored::Yes);
@@ -520,7 +637,9 @@ impl Split {
             }
         }
         plan.flush(pieces)?;
-        let settled = plan.settled();
+        let follow = plan.follow();
+        let tight = plan.tight(&follow);
+        let settled = tight.iter().position(|t| !t).unwrap_or(tight.len());
         let mut marks = vec![None; plan.parts.len()];
         for &(g, first, past) in &groups {
             for (i, m) in marks.iter_mut().enumerate().take(past).skip(first) {
@@ -531,6 +650,8 @@ impl Split {
             parts: plan.parts,
             marks,
             settled,
+            tight,
+            follow,
         })
     }
 
@@ -548,10 +669,25 @@ impl Split {
     /// backtracking engine finds, so for an anchored search it is the match.
     #[inline]
     fn chain(&self, text: &[u8], start: usize, limit: usize) -> Result<(usize, Groups), usize> {
+        self.chain_at(text, start, limit, &mut [])
+    }
+
+    /// [`Split::chain`], recording where each piece started in `starts` (as far as it goes).
+    #[inline]
+    fn chain_at(
+        &self,
+        text: &[u8],
+        start: usize,
+        limit: usize,
+        starts: &mut [usize],
+    ) -> Result<(usize, Groups), usize> {
         let mut groups = [None; SPLIT_GROUPS];
         let (mut pos, mut open) = (start, start);
         for (i, (piece, mark)) in self.parts.iter().zip(&self.marks).enumerate() {
             let from = pos;
+            if let Some(s) = starts.get_mut(i) {
+                *s = from;
+            }
             pos = piece.end(text, pos, limit).ok_or(i)?;
             if let Some((g, first, last)) = *mark {
                 if first {
@@ -563,6 +699,52 @@ impl Split {
             }
         }
         Ok((pos, groups))
+    }
+
+    /// Whether the chain's failure at piece `k` from `start` is final: no piece before it can
+    /// end anywhere else from where the chain started it on a path that goes on to a match
+    /// (an other end must be followed by a byte some path can take next, see
+    /// [`Planner::follow`]): tight pieces never can; for a run, the bytes at its shorter ends
+    /// are checked; for an alternation, each way's end; for a DFA piece, every end its
+    /// all-matches automaton finds. So the only path reaches piece `k` where the chain tried
+    /// it, and it has no match there.
+    fn final_failure(&self, text: &[u8], limit: usize, k: usize, starts: &[usize]) -> bool {
+        if k <= self.settled {
+            return true;
+        }
+        // Where each piece before `k` started and ended, as the chain recorded it.
+        let Some(starts) = starts.get(..=k) else {
+            return false;
+        };
+        for (i, piece) in self.parts.iter().enumerate().take(k) {
+            if self.tight.get(i).copied().unwrap_or(false) {
+                continue;
+            }
+            let (pos, end) = (starts[i], starts[i + 1]);
+            let Some(&(next, at_end)) = self.follow.get(i) else {
+                return false;
+            };
+            // Whether a path could go on from an end other than the chain's.
+            let viable = |e: usize| {
+                e != end
+                    && match text.get(e) {
+                        Some(&b) => next.has(b),
+                        None => at_end,
+                    }
+            };
+            let other = match &**piece {
+                Piece::Run { min, .. } => (pos + min..end).any(viable),
+                Piece::One(_) => false,
+                Piece::Alt(alt) => alt.ends(text, pos, limit).any(viable),
+                Piece::Dfa(_, ends) => ends
+                    .as_ref()
+                    .is_none_or(|e| !e.none_viable(text, pos, limit, viable)),
+            };
+            if other {
+                return false;
+            }
+        }
+        true
     }
 }
 
@@ -644,40 +826,44 @@ impl Planner {
         Some(())
     }
 
-    /// How many leading pieces end in one place (see [`Split::settled`]).
-    fn settled(&self) -> usize {
+    /// Per piece, the bytes that can come right after its end on a path that goes on to a
+    /// match (a superset: a later piece's first bytes, through pieces that can match empty
+    /// before such a byte), and whether such a path can be at the end of the text (every
+    /// later piece matching empty there).
+    fn follow(&self) -> Vec<(ByteSet, bool)> {
         let n = self.shapes.len();
-        (0..n)
-            .find(|&i| {
-                let shape = &self.shapes[i];
-                let settled = shape.fixed
-                    || shape.run.is_some_and(|class| {
-                        // A shorter end of the run leaves a byte of its class next; the rest
-                        // can only go on from there if it can start with such a byte (or
-                        // match nothing at all).
-                        let mut first = ByteSet::default();
-                        let mut nullable = true;
-                        for next in &self.shapes[i + 1..] {
-                            first = first.union(&next.first);
-                            if !next.nullable {
-                                nullable = false;
-                                break;
-                            }
-                        }
-                        !nullable && first.disjoint(&class)
-                    });
-                !settled
-            })
-            .unwrap_or(n)
+        let mut out = vec![(ByteSet([u64::MAX; 4]), true); n];
+        let (mut next, mut at_end) = (ByteSet([u64::MAX; 4]), true);
+        for i in (0..n).rev() {
+            out[i] = (next, at_end);
+            let s = &self.shapes[i];
+            next = s.first.union(&s.empty_next.intersect(&next));
+            at_end = at_end && s.nullable;
+        }
+        out
+    }
+
+    /// Per piece, whether it ends in one place wherever it starts (see [`Split::settled`]): a
+    /// fixed length, or a run whose shorter ends leave a byte of its class next, which no path
+    /// on can take (see [`Planner::follow`]).
+    fn tight(&self, follow: &[(ByteSet, bool)]) -> Vec<bool> {
+        self.shapes
+            .iter()
+            .zip(follow)
+            .map(|(shape, (next, _))| shape.fixed || shape.run.is_some_and(|c| c.disjoint(next)))
+            .collect()
     }
 }
 
-/// What a piece may match, as far as [`Planner::settled`] needs it.
+/// What a piece may match, as far as [`Planner::tight`] needs it.
 struct Shape {
     /// Every byte a match can start with (a superset).
     first: ByteSet,
     /// Whether it can match nothing.
     nullable: bool,
+    /// The bytes an empty match of it can be followed by (a superset; an empty match at the
+    /// end of the text has none).
+    empty_next: ByteSet,
     /// Whether every match from one place ends in one place (one length).
     fixed: bool,
     /// The class of a run piece.
@@ -696,9 +882,34 @@ impl Shape {
         Shape {
             first,
             nullable,
+            empty_next: empty_next(h),
             fixed,
             run,
         }
+    }
+}
+
+/// The bytes an empty match of `h` can be followed by (a superset): none when `h` cannot
+/// match empty or only at the end of the text (`\z`), the newline for `(?m:$)`.
+fn empty_next(h: &regex_syntax::hir::Hir) -> ByteSet {
+    use regex_syntax::hir::{HirKind, Look};
+    let all = ByteSet([u64::MAX; 4]);
+    match h.kind() {
+        HirKind::Empty => all,
+        HirKind::Literal(l) if l.0.is_empty() => all,
+        HirKind::Literal(_) | HirKind::Class(_) => ByteSet::default(),
+        HirKind::Look(Look::End) => ByteSet::default(),
+        HirKind::Look(Look::EndLF) => ByteSet::single(b'\n'),
+        HirKind::Look(_) => all,
+        HirKind::Repetition(r) if r.min == 0 => all,
+        HirKind::Repetition(r) => empty_next(&r.sub),
+        HirKind::Capture(c) => empty_next(&c.sub),
+        HirKind::Concat(subs) => subs
+            .iter()
+            .fold(all, |acc, sub| acc.intersect(&empty_next(sub))),
+        HirKind::Alternation(subs) => subs
+            .iter()
+            .fold(ByteSet::default(), |acc, sub| acc.union(&empty_next(sub))),
     }
 }
 
@@ -802,14 +1013,16 @@ impl Compiled {
             if input.get_anchored().is_anchored() {
                 // The match starts where the search does: when every piece's own match chains
                 // up, that is the match, without a search for the whole pattern first.
-                match split.chain(text, input.start(), input.end()) {
+                // Where each piece started, for a failure's verdict.
+                let mut starts = [0usize; 24];
+                match split.chain_at(text, input.start(), input.end(), &mut starts) {
                     Ok((end, g)) => {
                         let get = |i: usize| g.get(i).copied().flatten();
                         return Some(self.located((input.start(), end), SPLIT_GROUPS, get));
                     }
                     // Every piece before the one that failed ends in one place: no other
                     // path exists.
-                    Err(k) if k <= split.settled => return None,
+                    Err(k) if split.final_failure(text, input.end(), k, &starts) => return None,
                     Err(_) => {}
                 }
             }
@@ -2051,11 +2264,12 @@ mod tests {
             // match.
             for at in 0..=text.len() {
                 for limit in [text.len(), at + cut % (text.len() - at + 1)] {
-                let (end, g) = match split.chain(text, at, limit) {
+                let mut starts = [0usize; 24];
+                let (end, g) = match split.chain_at(text, at, limit, &mut starts) {
                     Ok(found) => found,
                     Err(k) => {
-                        // A failure the plan calls final: the capture engine finds nothing.
-                        if k <= split.settled {
+                        // A failure the split calls final: the capture engine finds nothing.
+                        if split.final_failure(text, limit, k, &starts) {
                             let input = Input::new(text).range(at..limit).anchored(regex_automata::Anchored::Yes);
                             prop_assert!(!re.is_match(input), "pattern {} on {:?} at {}..{}: piece {} failed, settled {}", pattern, hay, at, limit, k, split.settled);
                         }

@@ -21,7 +21,7 @@ mod vcs;
 /// The assignment between an identifier and its value in code and config files:
 /// `k = v`, `k: v`, `"k": "v"`, `k := v`, `k ::= v`, `k ?= v`, `$k .= v`, `"k" => v`,
 /// `setProperty("K", "v")`, `var k string = v`, `<k>v</k>`.
-pub(crate) const SEP: &str = r#"(?:\\?["'`])?\]?(?:[ \t]+(?:string|str|String))?[ \t]{0,4}(?:=>|:{1,3}=|[?.+|]=|==?|:|,|>\s{0,16})[ \t]{0,8}(?:\\?["'`])?[ \t]{0,4}"#;
+pub(crate) const SEP: &str = r#"(?:\\?["'`])?\]?(?:[ \t]+(?:string|str|String))?[ \t]{0,4}(?:=>|:{1,3}=|[?.+|]=|==?|:|,|>\s{0,16})[ \t]{0,8}(?:\\?["'`][ \t]{0,4})?"#;
 
 /// What may follow a value (a quote, space, separator, escaped newline or the end).
 pub(crate) const END: &str = r"(?:[^A-Za-z0-9_\-+/=]|$)";
