@@ -445,7 +445,7 @@ mod tests {
     }
 
     proptest! {
-        /// The shortcuts before the histogram never change the answer (small alphabets make
+        /// The histogram-free check gives the histogram's answer (small alphabets make
         /// low-variety values common; alternations like `xaxax` are the odd-length edge).
         #[test]
         fn low_variety_matches_reference(

@@ -87,12 +87,9 @@ struct Split {
     /// Per piece, the capture group it belongs to, and whether it is the group's first and
     /// last piece (groups are runs of consecutive pieces and never overlap).
     marks: Vec<Option<(usize, bool, bool)>>,
-    /// How many leading pieces can end in only one place (fixed length, or a run whose
-    /// shorter ends the rest of the pattern cannot start from): when the chain fails at a
-    /// piece no later than this, no other path exists, so an anchored search has no match.
-    settled: usize,
-    /// Per piece, whether it ends in one place wherever it starts (the pieces before
-    /// `settled` are).
+    /// Per piece, whether it ends in one place wherever it starts (fixed length, or a run
+    /// whose shorter ends no path on can continue from): such pieces need no check when a
+    /// chain fails after them (see [`Split::final_failure`]).
     tight: Vec<bool>,
     /// Per piece, what can follow its end on a path to a match (see [`Planner::follow`]).
     follow: Vec<(ByteSet, bool)>,
@@ -386,6 +383,9 @@ impl Branch {
 pub(crate) struct ByteSet([u64; 4]);
 
 impl ByteSet {
+    /// Every byte.
+    const ALL: ByteSet = ByteSet([u64::MAX; 4]);
+
     /// One flag per byte.
     fn table(&self) -> Box<[bool; 256]> {
         let mut t = Box::new([false; 256]);
@@ -454,40 +454,44 @@ impl ByteSet {
 
 impl Piece {
     fn new(h: &regex_syntax::hir::Hir) -> Option<Piece> {
+        Piece::run_of(h)
+            .map(|(class, min, max)| Piece::Run {
+                class,
+                table: class.table(),
+                min,
+                max,
+            })
+            .or_else(|| {
+                let mut ways = Branch::ways(h)?;
+                match ways.len() {
+                    1 => Some(Piece::One(ways.remove(0))),
+                    _ => Alt::new(ways).map(Piece::Alt),
+                }
+            })
+            .or_else(|| {
+                // A piece's empty match may fall inside a multi-byte character (the whole
+                // match around it does not), so the engine must not drop such matches.
+                let re = Regex::builder()
+                    .configure(Regex::config().utf8_empty(false))
+                    .build_from_hir(h)
+                    .ok()?;
+                Some(Piece::Dfa(re, Ends::new(h).map(Box::new)))
+            })
+    }
+
+    /// The class and bounds of `h` when it is one byte class or a greedy repetition of one.
+    fn run_of(h: &regex_syntax::hir::Hir) -> Option<(ByteSet, usize, usize)> {
         use regex_syntax::hir::HirKind;
-        let run = |class: ByteSet, min: usize, max: usize| Piece::Run {
-            class,
-            table: class.table(),
-            min,
-            max,
-        };
-        let fast = match h.kind() {
-            HirKind::Class(c) => ByteSet::of(c).map(|class| run(class, 1, 1)),
+        match h.kind() {
+            HirKind::Class(c) => ByteSet::of(c).map(|class| (class, 1, 1)),
             HirKind::Repetition(r) if r.greedy => match r.sub.kind() {
-                HirKind::Class(c) => ByteSet::of(c).map(|class| {
+                HirKind::Class(c) => {
                     let max = r.max.map_or(usize::MAX, |m| m as usize);
-                    run(class, r.min as usize, max)
-                }),
+                    ByteSet::of(c).map(|class| (class, r.min as usize, max))
+                }
                 _ => None,
             },
             _ => None,
-        }
-        .or_else(|| {
-            let mut ways = Branch::ways(h)?;
-            match ways.len() {
-                1 => Some(Piece::One(ways.remove(0))),
-                _ => Alt::new(ways).map(Piece::Alt),
-            }
-        });
-        match fast {
-            Some(p) => Some(p),
-            // A piece's empty match may fall inside a multi-byte character (the whole match
-            // around it does not), so the engine must not drop such matches.
-            None => Regex::builder()
-                .configure(Regex::config().utf8_empty(false))
-                .build_from_hir(h)
-                .ok()
-                .map(|re| Piece::Dfa(re, Ends::new(h).map(Box::new))),
         }
     }
 
@@ -639,7 +643,6 @@ impl Split {
         plan.flush(pieces)?;
         let follow = plan.follow();
         let tight = plan.tight(&follow);
-        let settled = tight.iter().position(|t| !t).unwrap_or(tight.len());
         let mut marks = vec![None; plan.parts.len()];
         for &(g, first, past) in &groups {
             for (i, m) in marks.iter_mut().enumerate().take(past).skip(first) {
@@ -649,7 +652,6 @@ impl Split {
         (groups.len() == explicit).then_some(Split {
             parts: plan.parts,
             marks,
-            settled,
             tight,
             follow,
         })
@@ -709,19 +711,14 @@ impl Split {
     /// all-matches automaton finds. So the only path reaches piece `k` where the chain tried
     /// it, and it has no match there.
     fn final_failure(&self, text: &[u8], limit: usize, k: usize, starts: &[usize]) -> bool {
-        if k <= self.settled {
-            return true;
-        }
-        // Where each piece before `k` started and ended, as the chain recorded it.
-        let Some(starts) = starts.get(..=k) else {
-            return false;
-        };
         for (i, piece) in self.parts.iter().enumerate().take(k) {
             if self.tight.get(i).copied().unwrap_or(false) {
                 continue;
             }
-            let (pos, end) = (starts[i], starts[i + 1]);
-            let Some(&(next, at_end)) = self.follow.get(i) else {
+            // Where the piece started and ended, as the chain recorded it.
+            let (Some(&pos), Some(&end), Some(&(next, at_end))) =
+                (starts.get(i), starts.get(i + 1), self.follow.get(i))
+            else {
                 return false;
             };
             // Whether a path could go on from an end other than the chain's.
@@ -773,12 +770,7 @@ impl Planner {
         match h.kind() {
             HirKind::Literal(_) => ItemKind::Seq,
             HirKind::Class(c) if ByteSet::of(c).is_some() => ItemKind::Seq,
-            HirKind::Repetition(r)
-                if r.greedy
-                    && matches!(r.sub.kind(), HirKind::Class(c) if ByteSet::of(c).is_some()) =>
-            {
-                ItemKind::Alone
-            }
+            _ if Piece::run_of(h).is_some() => ItemKind::Alone,
             HirKind::Look(l) if ascii_look(*l) => ItemKind::Alone,
             _ if Branch::ways(h).is_some() => ItemKind::Alone,
             _ => ItemKind::Dfa,
@@ -832,8 +824,8 @@ impl Planner {
     /// later piece matching empty there).
     fn follow(&self) -> Vec<(ByteSet, bool)> {
         let n = self.shapes.len();
-        let mut out = vec![(ByteSet([u64::MAX; 4]), true); n];
-        let (mut next, mut at_end) = (ByteSet([u64::MAX; 4]), true);
+        let mut out = vec![(ByteSet::ALL, true); n];
+        let (mut next, mut at_end) = (ByteSet::ALL, true);
         for i in (0..n).rev() {
             out[i] = (next, at_end);
             let s = &self.shapes[i];
@@ -843,7 +835,7 @@ impl Planner {
         out
     }
 
-    /// Per piece, whether it ends in one place wherever it starts (see [`Split::settled`]): a
+    /// Per piece, whether it ends in one place wherever it starts (see [`Split::tight`]): a
     /// fixed length, or a run whose shorter ends leave a byte of its class next, which no path
     /// on can take (see [`Planner::follow`]).
     fn tight(&self, follow: &[(ByteSet, bool)]) -> Vec<bool> {
@@ -893,7 +885,7 @@ impl Shape {
 /// match empty or only at the end of the text (`\z`), the newline for `(?m:$)`.
 fn empty_next(h: &regex_syntax::hir::Hir) -> ByteSet {
     use regex_syntax::hir::{HirKind, Look};
-    let all = ByteSet([u64::MAX; 4]);
+    let all = ByteSet::ALL;
     match h.kind() {
         HirKind::Empty => all,
         HirKind::Literal(l) if l.0.is_empty() => all,
@@ -916,7 +908,7 @@ fn empty_next(h: &regex_syntax::hir::Hir) -> ByteSet {
 /// The bytes a match of `h` can start with (a superset), and whether it can match nothing.
 fn first_bytes(h: &regex_syntax::hir::Hir) -> (ByteSet, bool) {
     use regex_syntax::hir::HirKind;
-    let all = ByteSet([u64::MAX; 4]);
+    let all = ByteSet::ALL;
     match h.kind() {
         HirKind::Empty | HirKind::Look(_) => (ByteSet::default(), true),
         HirKind::Literal(l) => match l.0.first() {
@@ -1020,8 +1012,7 @@ impl Compiled {
                         let get = |i: usize| g.get(i).copied().flatten();
                         return Some(self.located((input.start(), end), SPLIT_GROUPS, get));
                     }
-                    // Every piece before the one that failed ends in one place: no other
-                    // path exists.
+                    // No other path reaches the piece that failed: no match.
                     Err(k) if split.final_failure(text, input.end(), k, &starts) => return None,
                     Err(_) => {}
                 }
@@ -2271,7 +2262,7 @@ mod tests {
                         // A failure the split calls final: the capture engine finds nothing.
                         if split.final_failure(text, limit, k, &starts) {
                             let input = Input::new(text).range(at..limit).anchored(regex_automata::Anchored::Yes);
-                            prop_assert!(!re.is_match(input), "pattern {} on {:?} at {}..{}: piece {} failed, settled {}", pattern, hay, at, limit, k, split.settled);
+                            prop_assert!(!re.is_match(input), "pattern {} on {:?} at {}..{}: piece {} failed, tight {:?}", pattern, hay, at, limit, k, split.tight);
                         }
                         continue;
                     }
