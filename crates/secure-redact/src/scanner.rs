@@ -68,6 +68,49 @@ struct Compiled {
     /// Every match starts with one of the rule's keywords (its pattern's literal prefixes all
     /// begin with one) though the rule sets no anchor: it is verified anchored at each hit.
     starts_at_keyword: bool,
+    /// For a generic rule, what comes before its secret (see [`Lead`]); built on first use.
+    lead: std::sync::OnceLock<Option<Lead>>,
+}
+
+/// The part of a generic rule's pattern before its top-level secret group, as an all-matches
+/// automaton, and the fewest bytes that group matches. Every match of the rule anchored at
+/// some place has its secret start at an end of this part's match from there and run at least
+/// `min` bytes: when each such end has a specific finding within `min` bytes of it, any
+/// secret the rule could find there overlaps one and yields to it (see [`resolve`]), so the
+/// hit needs no search. On keyword-dense text most generic hits are assignments of a value
+/// a specific rule already found.
+struct Lead {
+    ends: Ends,
+    min: usize,
+}
+
+impl Lead {
+    fn of(pattern: &str, secret_group: usize) -> Option<Lead> {
+        use regex_syntax::hir::HirKind;
+        let hir = parse_bytes(pattern)?;
+        let HirKind::Concat(items) = hir.kind() else {
+            return None;
+        };
+        let at = items.iter().position(
+            |h| matches!(h.kind(), HirKind::Capture(c) if c.index as usize == secret_group),
+        )?;
+        let HirKind::Capture(c) = items[at].kind() else {
+            return None;
+        };
+        let min = c.sub.properties().minimum_len().filter(|&m| m > 0)?;
+        let lead = regex_syntax::hir::Hir::concat(items[..at].to_vec());
+        Some(Lead {
+            ends: Ends::new(&lead)?,
+            min,
+        })
+    }
+
+    /// Whether every secret a match anchored at `from` within `..to` could have overlaps a
+    /// span of `specific`.
+    fn yields(&self, text: &[u8], from: usize, to: usize, specific: &Specific) -> bool {
+        self.ends
+            .none_viable(text, from, to, |e| !specific.overlaps(e, e + self.min))
+    }
 }
 
 /// Most capture groups a [`Split`] tracks.
@@ -993,6 +1036,12 @@ impl Compiled {
             .as_ref()
     }
 
+    fn lead(&self) -> Option<&Lead> {
+        self.lead
+            .get_or_init(|| Lead::of(&self.rule.pattern, self.secret_group?))
+            .as_ref()
+    }
+
     /// The leftmost-first match of this rule in `input` and its groups: through the split when
     /// it applies, else (or when the split cannot decide) the capture engine.
     fn locate(
@@ -1219,6 +1268,7 @@ impl ScannerBuilder {
                 allow,
                 path,
                 starts_at_keyword,
+                lead: std::sync::OnceLock::new(),
             });
         }
         // One automaton over all distinct keywords.
@@ -1516,6 +1566,10 @@ impl Scanner {
             // [`resolve`]): it is not checked further.
             let specific = Specific::of(&inner.rules, &out);
             for (ri, from, to) in deferred {
+                let lead = inner.rules[ri].lead();
+                if lead.is_some_and(|l| l.yields(text, from, to, &specific)) {
+                    continue;
+                }
                 let c = &mut caps[ri];
                 self.verify_anchored(ri, text, from, to, Some(&specific), c, &mut out);
             }
@@ -1893,11 +1947,18 @@ struct Specific {
 
 impl Specific {
     fn of(rules: &[Compiled], raws: &[Raw]) -> Specific {
-        let mut spans: Vec<(usize, usize)> = raws
-            .iter()
-            .filter(|r| !rules[r.rule].rule.generic)
-            .map(|r| (r.start, r.end.max(r.start + 1)))
-            .collect();
+        Specific::from_spans(
+            raws.iter()
+                .filter(|r| !rules[r.rule].rule.generic)
+                .map(|r| (r.start, r.end))
+                .collect(),
+        )
+    }
+
+    fn from_spans(mut spans: Vec<(usize, usize)>) -> Specific {
+        for s in &mut spans {
+            s.1 = s.1.max(s.0 + 1);
+        }
         spans.sort_unstable();
         let mut m = 0;
         let max_end = spans
@@ -2134,6 +2195,60 @@ mod tests {
         );
     }
 
+    /// Whether [`super::Lead::yields`] holds only where the generic rule's anchored match (if
+    /// any) has a secret overlapping one of the spans, at every place of `text`.
+    fn check_lead(c: &Compiled, text: &[u8], spans: Vec<(usize, usize)>) -> usize {
+        let lead = c.lead().expect("the generic rule has a lead");
+        let specific = super::Specific::from_spans(spans);
+        let group = c.secret_group.expect("a secret group");
+        let mut caps = c.re.create_captures();
+        let mut yielded = 0;
+        for from in 0..text.len() {
+            if !lead.yields(text, from, text.len(), &specific) {
+                continue;
+            }
+            yielded += 1;
+            let input = Input::new(text)
+                .range(from..)
+                .anchored(regex_automata::Anchored::Yes);
+            c.re.search_captures(&input, &mut caps);
+            if let Some(g) = caps.get_group(group) {
+                assert!(
+                    specific.overlaps(g.start, g.end),
+                    "yielded at {from} though the secret {:?} overlaps nothing in {:?}",
+                    g.range(),
+                    String::from_utf8_lossy(text)
+                );
+            }
+        }
+        yielded
+    }
+
+    /// A generic hit is skipped for a specific finding only when the secret it would find
+    /// overlaps that finding: on the corpus with the real specific findings, and below on
+    /// random mixtures with random spans.
+    #[test]
+    fn generic_hits_yield_only_to_overlapping_findings() {
+        let scanner = Scanner::new();
+        let c = scanner
+            .inner
+            .rules
+            .iter()
+            .find(|c| c.rule.generic)
+            .expect("a generic rule");
+        let mut yielded = 0;
+        for t in texts() {
+            let spans = scanner
+                .candidates(None, &t)
+                .iter()
+                .filter(|r| !scanner.inner.rules[r.rule].rule.generic)
+                .map(|r| (r.start, r.end))
+                .collect();
+            yielded += check_lead(c, &t, spans);
+        }
+        assert!(yielded > 100, "only {yielded} hits yielded");
+    }
+
     fn fragment() -> impl Strategy<Value = String> {
         let samples: Vec<String> = crate::rules::all()
             .iter()
@@ -2149,6 +2264,23 @@ mod tests {
             ])
             .prop_map(str::to_string),
         ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+        #[test]
+        fn generic_hits_yield_only_to_overlapping_findings_on_mixtures(
+            parts in prop::collection::vec(fragment(), 1..8),
+            spans in prop::collection::vec((0usize..400, 1usize..24), 0..6),
+        ) {
+            static SCANNER: std::sync::OnceLock<Scanner> = std::sync::OnceLock::new();
+            let scanner = SCANNER.get_or_init(Scanner::new);
+            let c = scanner.inner.rules.iter().find(|c| c.rule.generic).expect("a generic rule");
+            let text = parts.concat().into_bytes();
+            let spans = spans.into_iter().map(|(s, n)| (s % (text.len() + 1), s % (text.len() + 1) + n)).collect();
+            check_lead(c, &text, spans);
+        }
     }
 
     proptest! {

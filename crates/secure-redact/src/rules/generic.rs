@@ -22,6 +22,6 @@ pub(crate) fn rules() -> Vec<Spec> {
 /// `...SECRET_WORD SEP VALUE END`; the value must look random (checked in code).
 const GENERIC: &str = concat!(
     r#"(?i:(?P<kw>api[_.\-]?key|apikey|api[_.\-]?token|api[_.\-]?secret|access[_.\-]?key|access[_.\-]?token|auth[_.\-]?token|auth[_.\-]?key|secret[_.\-]?key|client[_.\-]?secret|private[_.\-]?key|signing[_.\-]?key|encryption[_.\-]?key|master[_.\-]?key|refresh[_.\-]?token|bearer[_.\-]?token|session[_.\-]?token|secret|token|passw(?:or)?d|passwd|passphrase|pwd|credentials?|key|auth)(?:[_.\-]?\d{1,4})?)"#,
-    r#"(?:\\?["'`])?\]?(?:[ \t]+(?:string|str|String))?[ \t]{0,4}(?:=>|:{1,3}=|[?.+|]=|=|:|["']\s*,|>\s{0,16})[ \t]{0,8}(?:\\?["'`][ \t]{0,4})?"#,
+    r#"(?:\]?(?:[ \t]+(?:string|str|String))?[ \t]{0,4}["']\s*,|(?:\\?["'`])?\]?(?:[ \t]+(?:string|str|String))?[ \t]{0,4}(?:=>|:{1,3}=|[?.+|]=|=|:|>\s{0,16}))[ \t]{0,8}(?:\\?["'`][ \t]{0,4})?"#,
     r#"(?P<secret>[A-Za-z0-9_\-+/=.~]{8,})(?:\\?["'`\s;,)<\]}\\]|$)"#
 );
