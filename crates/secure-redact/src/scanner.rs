@@ -5,7 +5,8 @@
 use crate::allowlist::{bytes_syntax, compile_bytes_regex, is_placeholder, parse_bytes, Allowlist};
 use crate::validate::{classes, shannon_entropy};
 use crate::{Error, Level, Result, Rule};
-use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+use aho_corasick::automaton::Automaton;
+use aho_corasick::MatchKind;
 use regex_automata::meta::Regex;
 use regex_automata::util::captures::Captures;
 use regex_automata::Input;
@@ -110,6 +111,159 @@ impl Lead {
     fn yields(&self, text: &[u8], from: usize, to: usize, specific: &Specific) -> bool {
         self.ends
             .none_viable(text, from, to, |e| !specific.overlaps(e, e + self.min))
+    }
+}
+
+/// The keyword automaton: the transitions of an Aho-Corasick DFA over every rule keyword
+/// (ASCII case-insensitive), copied into one flat table walked by [`Keywords::each`].
+///
+/// The crate's DFA keeps a column per byte range, so `a` and `A` are two columns; here bytes
+/// whose transitions agree in every state share one class, and state ids are row offsets
+/// (premultiplied by the row length), with the match states first: one table load and one
+/// comparison per byte of text. The table is a fraction of the crate's (fewer columns), so
+/// more of it stays in cache; this walk is most of the scan of clean code.
+struct Keywords {
+    /// Per byte, its class (the column in a row).
+    class: [u8; 256],
+    /// Row length: the number of classes.
+    stride: usize,
+    /// `trans[sid + class]`: the next state's row offset.
+    trans: Box<[u32]>,
+    start: u32,
+    /// Row offsets below this are match states.
+    match_limit: u32,
+    /// The keywords that end in each match state, (index, length), one state after another:
+    /// those of the match state with row offset `r` are `hits[first[r / stride]..first[r /
+    /// stride + 1]]`.
+    hits: Box<[(u32, u32)]>,
+    first: Box<[u32]>,
+}
+
+impl Keywords {
+    fn new(patterns: &[String]) -> Result<Keywords> {
+        let fail = |e: &dyn std::fmt::Display| Error::Invalid(format!("keyword automaton: {e}"));
+        let dfa = aho_corasick::dfa::DFA::builder()
+            .match_kind(MatchKind::Standard)
+            .ascii_case_insensitive(true)
+            // Start states stay plain states: there is no prefilter to call.
+            .prefilter(false)
+            .start_kind(aho_corasick::StartKind::Unanchored)
+            .build(patterns)
+            .map_err(|e| fail(&e))?;
+        let no = aho_corasick::Anchored::No;
+        let start = dfa.start_state(no).map_err(|e| fail(&e))?;
+        // Every state reachable from the start, in the order found, and per state its 256
+        // transitions by that order (the crate's ids are offsets, so they index a map).
+        let mut states = vec![start];
+        let mut seen: Vec<u32> = Vec::new();
+        let number =
+            |seen: &mut Vec<u32>, states: &mut Vec<_>, sid: aho_corasick::automaton::StateID| {
+                let at = sid.as_usize();
+                if seen.len() <= at {
+                    seen.resize(at + 1, u32::MAX);
+                }
+                if seen[at] == u32::MAX {
+                    seen[at] = states.len() as u32;
+                    states.push(sid);
+                }
+                seen[at]
+            };
+        number(&mut seen, &mut states, start);
+        let mut next: Vec<u32> = Vec::new();
+        let mut i = 0;
+        while i < states.len() {
+            let sid = states[i];
+            for b in 0..=255u8 {
+                let n = number(&mut seen, &mut states, dfa.next_state(no, sid, b));
+                next.push(n);
+            }
+            i += 1;
+        }
+        // Byte classes: bytes with the same transition in every state.
+        let mut columns: HashMap<Vec<u32>, u8> = HashMap::new();
+        let mut class = [0u8; 256];
+        for b in 0..256 {
+            let col: Vec<u32> = (0..states.len()).map(|s| next[s * 256 + b]).collect();
+            let n = columns.len();
+            if n == 256 && !columns.contains_key(&col) {
+                return Err(fail(&"more than 256 byte classes"));
+            }
+            class[b] = *columns.entry(col).or_insert(n as u8);
+        }
+        let stride = columns.len();
+        // Match states first, then the rest, each in the order found.
+        let mut order: Vec<usize> = (0..states.len()).collect();
+        order.sort_by_key(|&i| !dfa.is_match(states[i]));
+        let mut row = vec![0u32; states.len()];
+        for (new, &old) in order.iter().enumerate() {
+            row[old] = u32::try_from(new * stride).map_err(|_| fail(&"too many states"))?;
+        }
+        let mut rep = [0usize; 256];
+        for b in (0..256).rev() {
+            rep[usize::from(class[b])] = b;
+        }
+        let mut trans = Vec::with_capacity(states.len() * stride);
+        let (mut hits, mut first) = (Vec::new(), vec![0u32]);
+        for &old in &order {
+            trans.extend(
+                rep[..stride]
+                    .iter()
+                    .map(|&b| row[next[old * 256 + b] as usize]),
+            );
+            let sid = states[old];
+            if dfa.is_match(sid) {
+                hits.extend((0..dfa.match_len(sid)).map(|k| {
+                    let pid = dfa.match_pattern(sid, k);
+                    (pid.as_u32(), dfa.pattern_len(pid) as u32)
+                }));
+                first.push(hits.len() as u32);
+            }
+        }
+        Ok(Keywords {
+            class,
+            stride,
+            trans: trans.into_boxed_slice(),
+            start: row[0],
+            match_limit: ((first.len() - 1) * stride) as u32,
+            hits: hits.into_boxed_slice(),
+            first: first.into_boxed_slice(),
+        })
+    }
+
+    /// Calls `f(keyword, start, end)` for every occurrence of every keyword in `text` (the
+    /// hits of an overlapping search, in order of their ends).
+    #[inline]
+    fn each(&self, text: &[u8], mut f: impl FnMut(usize, usize, usize)) {
+        let (mut pos, mut sid) = (0, self.start);
+        while let Some((end, next)) = self.walk(text, pos, sid) {
+            let m = next as usize / self.stride;
+            let (Some(&a), Some(&b)) = (self.first.get(m), self.first.get(m + 1)) else {
+                return;
+            };
+            let list = self.hits.get(a as usize..b as usize).unwrap_or(&[]);
+            for &(k, len) in list {
+                f(k as usize, end - len as usize, end);
+            }
+            (pos, sid) = (end, next);
+        }
+    }
+
+    /// From state `sid` before `text[pos]`, the first match state reached and the offset past
+    /// the byte that reached it. Kept apart from the caller's work on hits so the loop keeps
+    /// its few values in registers.
+    #[inline(never)]
+    fn walk(&self, text: &[u8], pos: usize, mut sid: u32) -> Option<(usize, u32)> {
+        let rest = text.get(pos..)?;
+        for (i, &b) in rest.iter().enumerate() {
+            let next = sid as usize + usize::from(self.class[usize::from(b)]);
+            // Always in the table (every entry is a row offset); a branch, not a
+            // conditional move, keeps the check off the chain of loads.
+            sid = *self.trans.get(next)?;
+            if sid < self.match_limit {
+                return Some((pos + i + 1, sid));
+            }
+        }
+        None
     }
 }
 
@@ -1103,7 +1257,7 @@ impl Compiled {
 
 struct Inner {
     rules: Vec<Compiled>,
-    ac: Option<AhoCorasick>,
+    ac: Option<Keywords>,
     kw_rules: Vec<Vec<u32>>,
     nokw: Option<Regex>,
     nokw_rules: Vec<usize>,
@@ -1320,14 +1474,7 @@ impl ScannerBuilder {
             for (k, id) in kw_index {
                 pats[id as usize] = k;
             }
-            Some(
-                AhoCorasick::builder()
-                    .kind(Some(AhoCorasickKind::DFA))
-                    .match_kind(MatchKind::Standard)
-                    .ascii_case_insensitive(true)
-                    .build(&pats)
-                    .map_err(|e| Error::Invalid(format!("keyword automaton: {e}")))?,
-            )
+            Some(Keywords::new(&pats)?)
         };
         let nokw = build_many(&nokw_patterns, "keyword-less rules")?;
         let digit = build_many(&digit_patterns, "digit rules")?;
@@ -1476,14 +1623,14 @@ impl Scanner {
         if let Some(ac) = &inner.ac {
             const NONE: usize = usize::MAX;
             let mut pending: Vec<(usize, usize)> = vec![(NONE, 0); inner.rules.len()];
-            for m in ac.find_overlapping_iter(text) {
-                for &ri in &inner.kw_rules[m.pattern().as_usize()] {
+            ac.each(text, |pattern, m_start, m_end| {
+                for &ri in &inner.kw_rules[pattern] {
                     let ri = ri as usize;
                     if !is_active(ri) {
                         continue;
                     }
                     if let Some(h) = inner.rules[ri].rule.hit_check {
-                        if !h.pass(text, m.start(), m.end()) {
+                        if !h.pass(text, m_start, m_end) {
                             continue;
                         }
                     }
@@ -1493,28 +1640,20 @@ impl Scanner {
                         // window an unanchored search would use, skipping hits inside a secret
                         // this rule already found (as that search goes on after a match).
                         let p = &mut pending[ri];
-                        if p.0 != NONE && m.start() < p.1 {
+                        if p.0 != NONE && m_start < p.1 {
                             continue;
                         }
-                        let to = window_end(text, m.end(), fwd);
+                        let to = window_end(text, m_end, fwd);
                         let before = out.len();
-                        self.verify_anchored(
-                            ri,
-                            text,
-                            m.start(),
-                            to,
-                            None,
-                            &mut caps[ri],
-                            &mut out,
-                        );
+                        self.verify_anchored(ri, text, m_start, to, None, &mut caps[ri], &mut out);
                         if let Some(last) = out.get(before..).and_then(|n| n.last()) {
                             pending[ri] = (last.start, last.end);
                         }
                         continue;
                     }
                     if let Some(k) = inner.rules[ri].rule.anchor {
-                        let from = m.start().saturating_sub(k);
-                        let to = m.end().saturating_add(fwd).min(text.len());
+                        let from = m_start.saturating_sub(k);
+                        let to = m_end.saturating_add(fwd).min(text.len());
                         if inner.rules[ri].rule.generic {
                             deferred.push((ri, from, to));
                         } else {
@@ -1522,8 +1661,8 @@ impl Scanner {
                         }
                         continue;
                     }
-                    let ws = m.start().saturating_sub(back);
-                    let we = window_end(text, m.end(), fwd);
+                    let ws = m_start.saturating_sub(back);
+                    let we = window_end(text, m_end, fwd);
                     let p = &mut pending[ri];
                     if p.0 != NONE && ws <= p.1 {
                         p.0 = p.0.min(ws);
@@ -1536,7 +1675,7 @@ impl Scanner {
                         }
                     }
                 }
-            }
+            });
             for (ri, p) in pending.iter().enumerate() {
                 if p.0 != NONE && !inner.rules[ri].starts_at_keyword {
                     self.verify(ri, text, p.0, p.1, &mut caps[ri], &mut out);
@@ -2106,6 +2245,7 @@ mod tests {
     use proptest::prelude::*;
     use regex_automata::meta::Regex;
     use regex_automata::Input;
+    use std::collections::HashSet;
 
     /// Every match of `c` in `text`: the spans from the capture engine beside the spans the
     /// split gives when it decides (`None` when it falls back).
@@ -2247,6 +2387,70 @@ mod tests {
             yielded += check_lead(c, &t, spans);
         }
         assert!(yielded > 100, "only {yielded} hits yielded");
+    }
+
+    /// Every occurrence of every keyword, ASCII case-insensitively, by a plain comparison at
+    /// each offset: (end, keyword, start), sorted.
+    fn keyword_reference(patterns: &[String], text: &[u8]) -> Vec<(usize, usize, usize)> {
+        let mut out = Vec::new();
+        for end in 1..=text.len() {
+            for (k, p) in patterns.iter().enumerate() {
+                let p = p.as_bytes();
+                if p.len() <= end && text[end - p.len()..end].eq_ignore_ascii_case(p) {
+                    out.push((end, k, end - p.len()));
+                }
+            }
+        }
+        out.sort_unstable();
+        out
+    }
+
+    fn keyword_hits(patterns: &[String], text: &[u8]) -> Vec<(usize, usize, usize)> {
+        let kw = super::Keywords::new(patterns).expect("builds");
+        let mut out = Vec::new();
+        let mut last_end = 0;
+        kw.each(text, |k, s, e| {
+            assert!(e >= last_end, "hits out of order of their ends");
+            last_end = e;
+            out.push((e, k, s));
+        });
+        out.sort_unstable();
+        out
+    }
+
+    /// The keyword walk finds exactly the occurrences a plain comparison finds, on the real
+    /// keywords over the corpus and below on random keyword sets over random text.
+    #[test]
+    fn keyword_walk_matches_reference_on_the_corpus() {
+        let patterns: Vec<String> = crate::rules::all()
+            .iter()
+            .flat_map(|r| r.keywords.iter())
+            .map(|k| k.to_ascii_lowercase())
+            .collect::<HashSet<_>>()
+            .into_iter()
+            .collect();
+        let mut hits = 0;
+        for t in texts().iter().step_by(24) {
+            let want = keyword_reference(&patterns, t);
+            assert_eq!(keyword_hits(&patterns, t), want);
+            hits += want.len();
+        }
+        assert!(hits > 200, "only {hits} keyword hits");
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+        #[test]
+        fn keyword_walk_matches_reference(
+            patterns in prop::collection::vec("[abAB_.@:/0-9]{1,6}", 1..12),
+            text in prop::collection::vec(prop::sample::select(b"abAB_.@:/0x\n\xc3".to_vec()), 0..200),
+        ) {
+            let mut patterns = patterns;
+            patterns.sort();
+            patterns.dedup();
+            prop_assert_eq!(keyword_hits(&patterns, &text), keyword_reference(&patterns, &text));
+        }
     }
 
     fn fragment() -> impl Strategy<Value = String> {
