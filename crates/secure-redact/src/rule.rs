@@ -80,6 +80,18 @@ pub enum HitCheck {
 }
 
 impl HitCheck {
+    /// How many kinds of check there are (see [`HitCheck::slot`]).
+    pub(crate) const COUNT: usize = 3;
+
+    /// A distinct index below [`HitCheck::COUNT`] per kind of check.
+    pub(crate) fn slot(self) -> usize {
+        match self {
+            HitCheck::Assignment => 0,
+            HitCheck::UrlUserinfo => 1,
+            HitCheck::EmailAt => 2,
+        }
+    }
+
     pub(crate) fn pass(self, text: &[u8], s: usize, e: usize) -> bool {
         match self {
             HitCheck::Assignment => {

@@ -4,7 +4,7 @@
 
 use crate::allowlist::{bytes_syntax, compile_bytes_regex, is_placeholder, parse_bytes, Allowlist};
 use crate::validate::{classes, shannon_entropy};
-use crate::{Error, Level, Result, Rule};
+use crate::{Error, HitCheck, Level, Result, Rule};
 use aho_corasick::automaton::Automaton;
 use aho_corasick::MatchKind;
 use regex_automata::meta::Regex;
@@ -264,6 +264,50 @@ impl Keywords {
             }
         }
         None
+    }
+}
+
+/// What the candidate loop needs of a rule at a hit of one of its keywords, in one small
+/// record (a rule's [`Compiled`] spans many cache lines).
+#[derive(Clone, Copy)]
+struct OnHit {
+    rule: u32,
+    check: Option<HitCheck>,
+    verify: Verify,
+    /// How far past the keyword a match may reach.
+    fwd: usize,
+}
+
+/// How a rule is verified at a hit.
+#[derive(Clone, Copy)]
+enum Verify {
+    /// Anchored at the hit (see [`Compiled::starts_at_keyword`]).
+    AtKeyword,
+    /// Anchored `back` bytes before the hit; generic rules are verified last.
+    Anchored { back: usize, generic: bool },
+    /// Searched in a window from `back` bytes before the hit, merged with overlapping ones.
+    Window { back: usize },
+}
+
+impl OnHit {
+    fn of(rule: u32, c: &Compiled) -> OnHit {
+        let (back, fwd) = c.rule.window;
+        let verify = if c.starts_at_keyword {
+            Verify::AtKeyword
+        } else if let Some(k) = c.rule.anchor {
+            Verify::Anchored {
+                back: k,
+                generic: c.rule.generic,
+            }
+        } else {
+            Verify::Window { back }
+        };
+        OnHit {
+            rule,
+            check: c.rule.hit_check,
+            verify,
+            fwd,
+        }
     }
 }
 
@@ -1258,7 +1302,10 @@ impl Compiled {
 struct Inner {
     rules: Vec<Compiled>,
     ac: Option<Keywords>,
-    kw_rules: Vec<Vec<u32>>,
+    /// Per keyword, the rules it starts: those of keyword `k` are
+    /// `on_hit[on_hit_first[k]..on_hit_first[k + 1]]`.
+    on_hit: Vec<OnHit>,
+    on_hit_first: Vec<u32>,
     nokw: Option<Regex>,
     nokw_rules: Vec<usize>,
     digit: Option<Regex>,
@@ -1467,6 +1514,12 @@ impl ScannerBuilder {
                 }
             }
         }
+        let mut on_hit = Vec::new();
+        let mut on_hit_first = vec![0u32];
+        for list in &kw_rules {
+            on_hit.extend(list.iter().map(|&ri| OnHit::of(ri, &rules[ri as usize])));
+            on_hit_first.push(on_hit.len() as u32);
+        }
         let ac = if kw_index.is_empty() {
             None
         } else {
@@ -1492,7 +1545,8 @@ impl ScannerBuilder {
             inner: Arc::new(Inner {
                 rules,
                 ac,
-                kw_rules,
+                on_hit,
+                on_hit_first,
                 nokw,
                 nokw_rules,
                 digit,
@@ -1624,54 +1678,68 @@ impl Scanner {
             const NONE: usize = usize::MAX;
             let mut pending: Vec<(usize, usize)> = vec![(NONE, 0); inner.rules.len()];
             ac.each(text, |pattern, m_start, m_end| {
-                for &ri in &inner.kw_rules[pattern] {
-                    let ri = ri as usize;
+                let (Some(&a), Some(&b)) = (
+                    inner.on_hit_first.get(pattern),
+                    inner.on_hit_first.get(pattern + 1),
+                ) else {
+                    return;
+                };
+                // Rules sharing a keyword often share its check: each runs once per hit.
+                let mut checked = [None; HitCheck::COUNT];
+                for h in inner.on_hit.get(a as usize..b as usize).unwrap_or(&[]) {
+                    let ri = h.rule as usize;
                     if !is_active(ri) {
                         continue;
                     }
-                    if let Some(h) = inner.rules[ri].rule.hit_check {
-                        if !h.pass(text, m_start, m_end) {
+                    if let Some(check) = h.check {
+                        let pass = *checked[check.slot()]
+                            .get_or_insert_with(|| check.pass(text, m_start, m_end));
+                        if !pass {
                             continue;
                         }
                     }
-                    let (back, fwd) = inner.rules[ri].rule.window;
-                    if inner.rules[ri].starts_at_keyword {
-                        // Every match starts at a keyword: verify anchored there, over the
-                        // window an unanchored search would use, skipping hits inside a secret
-                        // this rule already found (as that search goes on after a match).
-                        let p = &mut pending[ri];
-                        if p.0 != NONE && m_start < p.1 {
-                            continue;
+                    match h.verify {
+                        Verify::AtKeyword => {
+                            // Every match starts at a keyword: verify anchored there, over the
+                            // window an unanchored search would use, skipping hits inside a
+                            // secret this rule already found (as that search goes on after a
+                            // match).
+                            let p = &mut pending[ri];
+                            if p.0 != NONE && m_start < p.1 {
+                                continue;
+                            }
+                            let to = window_end(text, m_end, h.fwd);
+                            let before = out.len();
+                            let c = &mut caps[ri];
+                            self.verify_anchored(ri, text, m_start, to, None, c, &mut out);
+                            if let Some(last) = out.get(before..).and_then(|n| n.last()) {
+                                pending[ri] = (last.start, last.end);
+                            }
                         }
-                        let to = window_end(text, m_end, fwd);
-                        let before = out.len();
-                        self.verify_anchored(ri, text, m_start, to, None, &mut caps[ri], &mut out);
-                        if let Some(last) = out.get(before..).and_then(|n| n.last()) {
-                            pending[ri] = (last.start, last.end);
+                        Verify::Anchored { back, generic } => {
+                            let from = m_start.saturating_sub(back);
+                            let to = m_end.saturating_add(h.fwd).min(text.len());
+                            if generic {
+                                deferred.push((ri, from, to));
+                            } else {
+                                let c = &mut caps[ri];
+                                self.verify_anchored(ri, text, from, to, None, c, &mut out);
+                            }
                         }
-                        continue;
-                    }
-                    if let Some(k) = inner.rules[ri].rule.anchor {
-                        let from = m_start.saturating_sub(k);
-                        let to = m_end.saturating_add(fwd).min(text.len());
-                        if inner.rules[ri].rule.generic {
-                            deferred.push((ri, from, to));
-                        } else {
-                            self.verify_anchored(ri, text, from, to, None, &mut caps[ri], &mut out);
-                        }
-                        continue;
-                    }
-                    let ws = m_start.saturating_sub(back);
-                    let we = window_end(text, m_end, fwd);
-                    let p = &mut pending[ri];
-                    if p.0 != NONE && ws <= p.1 {
-                        p.0 = p.0.min(ws);
-                        p.1 = p.1.max(we);
-                    } else {
-                        let prev = *p;
-                        *p = (ws, we);
-                        if prev.0 != NONE {
-                            self.verify(ri, text, prev.0, prev.1, &mut caps[ri], &mut out);
+                        Verify::Window { back } => {
+                            let ws = m_start.saturating_sub(back);
+                            let we = window_end(text, m_end, h.fwd);
+                            let p = &mut pending[ri];
+                            if p.0 != NONE && ws <= p.1 {
+                                p.0 = p.0.min(ws);
+                                p.1 = p.1.max(we);
+                            } else {
+                                let prev = *p;
+                                *p = (ws, we);
+                                if prev.0 != NONE {
+                                    self.verify(ri, text, prev.0, prev.1, &mut caps[ri], &mut out);
+                                }
+                            }
                         }
                     }
                 }
@@ -2078,10 +2146,13 @@ fn resolve(rules: &[Compiled], out: &mut Vec<Raw>) {
 
 /// The spans of the specific (not generic) candidates, sorted by start, with a running maximum
 /// of their ends: a span `[s, e)` overlaps one of them iff some span starting before `e` ends
-/// after `s` (one binary search). Empty spans count as one byte.
+/// after `s`. Empty spans count as one byte. Queries mostly come in the order of the text,
+/// so each search gallops from where the last one ended instead of bisecting all spans.
 struct Specific {
     spans: Vec<(usize, usize)>,
     max_end: Vec<usize>,
+    /// The last search's answer.
+    hint: std::cell::Cell<usize>,
 }
 
 impl Specific {
@@ -2107,13 +2178,57 @@ impl Specific {
                 m
             })
             .collect();
-        Specific { spans, max_end }
+        Specific {
+            spans,
+            max_end,
+            hint: std::cell::Cell::new(0),
+        }
     }
 
     fn overlaps(&self, s: usize, e: usize) -> bool {
-        let e = e.max(s + 1);
-        let idx = self.spans.partition_point(|&(a, _)| a < e);
-        idx > 0 && self.max_end[idx - 1] > s
+        let idx = self.starting_before(e.max(s + 1));
+        idx > 0 && self.max_end.get(idx - 1).is_some_and(|&m| m > s)
+    }
+
+    /// How many spans start before `e`: a galloping search from the last answer.
+    fn starting_before(&self, e: usize) -> usize {
+        let n = self.spans.len();
+        let before = |i: usize| self.spans.get(i).is_some_and(|&(a, _)| a < e);
+        let h = self.hint.get().min(n);
+        // The answer lies in `lo..=hi`.
+        let (lo, hi) = if h > 0 && !before(h - 1) {
+            let (mut hi, mut step) = (h - 1, 1);
+            loop {
+                if hi < step {
+                    break (0, hi);
+                }
+                if before(hi - step) {
+                    break (hi - step + 1, hi);
+                }
+                hi -= step;
+                step *= 2;
+            }
+        } else {
+            let (mut lo, mut step) = (h, 1);
+            loop {
+                let j = lo + step - 1;
+                if j >= n {
+                    break (lo, n);
+                }
+                if !before(j) {
+                    break (lo, j);
+                }
+                lo = j + 1;
+                step *= 2;
+            }
+        };
+        let idx = lo
+            + self
+                .spans
+                .get(lo..hi)
+                .map_or(0, |w| w.partition_point(|&(a, _)| a < e));
+        self.hint.set(idx);
+        idx
     }
 }
 
@@ -2333,6 +2448,26 @@ mod tests {
             total > 1000 && decided * 10 >= total * 9,
             "split decided {decided} of {total}"
         );
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+        /// The galloping overlap test answers as a scan of every span does, in any order of
+        /// queries.
+        #[test]
+        fn overlaps_match_a_scan_of_every_span(
+            spans in prop::collection::vec((0usize..200, 0usize..30), 0..40),
+            queries in prop::collection::vec((0usize..240, 0usize..30), 1..40),
+        ) {
+            let spans: Vec<(usize, usize)> = spans.into_iter().map(|(s, n)| (s, s + n)).collect();
+            let sp = super::Specific::from_spans(spans.clone());
+            for (s, n) in queries {
+                let e = s + n;
+                let want = spans.iter().any(|&(a, b)| a < e.max(s + 1) && b.max(a + 1) > s);
+                prop_assert_eq!(sp.overlaps(s, e), want, "query {}..{} over {:?}", s, e, spans);
+            }
+        }
     }
 
     /// Whether [`super::Lead::yields`] holds only where the generic rule's anchored match (if
