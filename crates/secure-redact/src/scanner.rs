@@ -1604,12 +1604,7 @@ impl Scanner {
 
     /// Keyed fingerprint (64 hex digits) of a secret, as findings carry it.
     pub fn fingerprint(&self, secret: &[u8]) -> String {
-        // `as_str` and a copy: `to_string` would go through the formatting machinery.
-        String::from(
-            blake3::keyed_hash(&self.inner.key, secret)
-                .to_hex()
-                .as_str(),
-        )
+        hex(blake3::keyed_hash(&self.inner.key, secret).as_bytes())
     }
 
     /// Scan bytes (any bytes: invalid UTF-8 and binary are fine). Findings are sorted by offset.
@@ -1959,6 +1954,29 @@ impl Scanner {
         }
         out
     }
+}
+
+/// `bytes` as lowercase hex, two digits per byte through a table (blake3's `to_hex` pushes
+/// one checked character at a time; every finding needs one).
+fn hex(bytes: &[u8; 32]) -> String {
+    const PAIRS: [[u8; 2]; 256] = {
+        const DIGITS: &[u8; 16] = b"0123456789abcdef";
+        let mut t = [[0u8; 2]; 256];
+        let mut i = 0;
+        while i < 256 {
+            t[i] = [DIGITS[i >> 4], DIGITS[i & 15]];
+            i += 1;
+        }
+        t
+    };
+    let mut out = [[0u8; 2]; 32];
+    for (pair, &b) in out.iter_mut().zip(bytes) {
+        *pair = PAIRS[usize::from(b)];
+    }
+    // ASCII by construction.
+    std::str::from_utf8(out.as_flattened())
+        .map(String::from)
+        .unwrap_or_default()
 }
 
 /// Hosts reserved for documentation and tests (RFC 2606, RFC 6761) and loopback: credentials
@@ -2844,6 +2862,20 @@ mod tests {
             }
         }
         merged
+    }
+
+    #[test]
+    fn fingerprints_are_blake3_hex() {
+        let s = Scanner::builder().key([7; 32]).build().expect("builds");
+        for secret in [
+            &b""[..],
+            b"a",
+            b"ghp_i6ueojowig3fjl1dzvq3uhfm0ig05bkhoiz6",
+            &[0xff; 300],
+        ] {
+            let want = blake3::keyed_hash(&[7; 32], secret).to_hex();
+            assert_eq!(s.fingerprint(secret), want.as_str());
+        }
     }
 
     #[test]
