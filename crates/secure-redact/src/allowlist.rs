@@ -19,25 +19,28 @@ pub fn is_placeholder(secret: &[u8]) -> bool {
 /// (tens of bytes), so instead of an automaton's start-up per call this walks the secret once:
 /// each byte maps to a small code (0 for bytes that start no word's first two bytes), each pair
 /// of codes is one bit of a 512-byte table, and whole words are compared only where a pair
-/// starts some word; one-byte words are a flag on their code.
+/// starts some word; one-byte words are a flag on their code. The row of pair bits each byte
+/// opens is looked up by the byte itself, so the walk carries no chain of loads from one byte
+/// to the next.
 fn has_placeholder_word(s: &[u8]) -> bool {
     let t = word_table();
+    let (code, row_of) = (&t.code, &t.row);
     let Some((&first, rest)) = s.split_first() else {
         return false;
     };
-    let mut prev = t.code[usize::from(first)];
-    if prev & SINGLE != 0 {
+    if code[usize::from(first)] & SINGLE != 0 {
         return true;
     }
+    let mut row = row_of[usize::from(first)];
     for (i, &b) in rest.iter().enumerate() {
-        let c = t.code[usize::from(b)];
+        let c = code[usize::from(b)];
         // One-byte words have their bit in every row: one test per byte.
-        if t.pairs[usize::from(prev & CODE)] >> (c & CODE) & 1 != 0
-            && (c & SINGLE != 0 || t.word_at(&s[i..], prev, c))
+        if row >> (c & CODE) & 1 != 0
+            && (c & SINGLE != 0 || t.word_at(&s[i..], code[usize::from(s[i])], c))
         {
             return true;
         }
-        prev = c;
+        row = row_of[usize::from(b)];
     }
     false
 }
@@ -54,16 +57,22 @@ struct WordTable {
     code: [u8; 256],
     /// Per code of a first byte, one bit per code of a second byte that starts a word.
     pairs: [u64; 64],
+    /// Per byte, the row of `pairs` of its code.
+    row: [u64; 256],
     /// The words of two bytes or more with the codes of their first two bytes, sorted.
     words: Vec<((u8, u8), &'static [u8])>,
+    /// Per pair of codes `(a, b)` (at `a << 6 | b`), where its words start in `words`.
+    first: Box<[u8; 4096]>,
 }
 
 impl WordTable {
     /// Whether a word whose first two bytes have codes `(a, b)` starts `s`.
     fn word_at(&self, s: &[u8], a: u8, b: u8) -> bool {
         let key = (a & CODE, b & CODE);
-        let from = self.words.partition_point(|(k, _)| *k < key);
-        self.words[from..]
+        let from = usize::from(self.first[usize::from(key.0) << 6 | usize::from(key.1)]);
+        self.words
+            .get(from..)
+            .unwrap_or(&[])
             .iter()
             .take_while(|(k, _)| *k == key)
             .any(|(_, w)| s.get(..w.len()).is_some_and(|x| x.eq_ignore_ascii_case(w)))
@@ -77,6 +86,8 @@ fn word_table() -> &'static WordTable {
             code: [0; 256],
             pairs: [0; 64],
             words: Vec::new(),
+            first: Box::new([u8::MAX; 4096]),
+            row: [0; 256],
         };
         let mut next = 1u8;
         // Codes run out at 63 (there are far fewer such bytes): later bytes share the last
@@ -114,6 +125,12 @@ fn word_table() -> &'static WordTable {
             }
         }
         t.words.sort_unstable();
+        for b in 0..256 {
+            t.row[b] = t.pairs[usize::from(t.code[b] & CODE)];
+        }
+        for (i, ((a, b), _)) in t.words.iter().enumerate().rev() {
+            t.first[usize::from(*a) << 6 | usize::from(*b)] = u8::try_from(i).unwrap_or(u8::MAX);
+        }
         t
     })
 }
