@@ -1306,6 +1306,8 @@ struct Inner {
     /// `on_hit[on_hit_first[k]..on_hit_first[k + 1]]`.
     on_hit: Vec<OnHit>,
     on_hit_first: Vec<u32>,
+    /// Per rule, its [`rank_of`].
+    rank: Vec<u16>,
     nokw: Option<Regex>,
     nokw_rules: Vec<usize>,
     digit: Option<Regex>,
@@ -1541,12 +1543,14 @@ impl ScannerBuilder {
             }
         }
         let has_path_rules = rules.iter().any(|r| r.path.is_some());
+        let rank = rules.iter().map(rank_of).collect();
         Ok(Scanner {
             inner: Arc::new(Inner {
                 rules,
                 ac,
                 on_hit,
                 on_hit_first,
+                rank,
                 nokw,
                 nokw_rules,
                 digit,
@@ -1766,7 +1770,7 @@ impl Scanner {
         if !deferred.is_empty() {
             // A generic candidate that overlaps a specific finding yields to it (see
             // [`resolve`]): it is not checked further.
-            let specific = Specific::of(&inner.rules, &out);
+            let specific = Specific::of(&inner.rank, &out);
             for (ri, from, to) in deferred {
                 let lead = inner.rules[ri].lead();
                 if lead.is_some_and(|l| l.yields(text, from, to, &specific)) {
@@ -1776,7 +1780,7 @@ impl Scanner {
                 self.verify_anchored(ri, text, from, to, Some(&specific), c, &mut out);
             }
         }
-        resolve(&inner.rules, &mut out);
+        resolve(&inner.rank, &mut out);
         out
     }
 
@@ -2149,22 +2153,28 @@ impl Default for Pos {
 
 /// Sort, drop duplicates, let generic findings yield to overlapping specific ones, and keep one
 /// finding per identical span (the highest level, then the earliest rule).
-fn resolve(rules: &[Compiled], out: &mut Vec<Raw>) {
-    // On equal spans a specific rule comes first (and is kept), then the higher level.
-    out.sort_by_key(|r| {
-        (
-            r.start,
-            r.end,
-            rules[r.rule].rule.generic,
-            std::cmp::Reverse(rules[r.rule].rule.level),
-            r.rule,
-        )
-    });
+fn resolve(rank: &[u16], out: &mut Vec<Raw>) {
+    // On equal spans a specific rule comes first (and is kept), then the higher level. The
+    // candidates come in a few long runs of text order: a stable (run-adaptive) sort.
+    let rank_of = |r: &Raw| rank.get(r.rule).copied().unwrap_or(u16::MAX);
+    out.sort_by_key(|r| (r.start, r.end, rank_of(r), r.rule));
     out.dedup_by(|b, a| a.start == b.start && a.end == b.end);
-    if out.iter().any(|r| rules[r.rule].rule.generic) {
-        let specific = Specific::of(rules, out);
-        out.retain(|r| !rules[r.rule].rule.generic || !specific.overlaps(r.start, r.end));
+    if out.iter().any(|r| generic_rank(rank_of(r))) {
+        let specific = Specific::of(rank, out);
+        out.retain(|r| !generic_rank(rank_of(r)) || !specific.overlaps(r.start, r.end));
     }
+}
+
+/// Per rule, how it ranks among candidates with the same span in [`resolve`]: specific rules
+/// first, then the higher level (lower ranks first).
+fn rank_of(c: &Compiled) -> u16 {
+    let level = c.rule.level as u16;
+    u16::from(c.rule.generic) << 8 | (0xff - level)
+}
+
+/// Whether a [`rank_of`] is a generic rule's.
+fn generic_rank(rank: u16) -> bool {
+    rank >> 8 != 0
 }
 
 /// The spans of the specific (not generic) candidates, sorted by start, with a running maximum
@@ -2179,10 +2189,10 @@ struct Specific {
 }
 
 impl Specific {
-    fn of(rules: &[Compiled], raws: &[Raw]) -> Specific {
+    fn of(rank: &[u16], raws: &[Raw]) -> Specific {
         Specific::from_spans(
             raws.iter()
-                .filter(|r| !rules[r.rule].rule.generic)
+                .filter(|r| !rank.get(r.rule).copied().is_some_and(generic_rank))
                 .map(|r| (r.start, r.end))
                 .collect(),
         )
@@ -2192,7 +2202,8 @@ impl Specific {
         for s in &mut spans {
             s.1 = s.1.max(s.0 + 1);
         }
-        spans.sort_unstable();
+        // Mostly in order already: a run-adaptive sort.
+        spans.sort();
         let mut m = 0;
         let max_end = spans
             .iter()
