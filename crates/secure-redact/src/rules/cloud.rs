@@ -123,8 +123,10 @@ pub(crate) fn rules() -> Vec<Spec> {
             r"(?:\b(hvs\.[A-Za-z0-9_\-]{90,120})|(?i:vault)[\w.\-]{0,30}[\x22'`]?\s*[:=]?\s*[\x22'`]?(s\.[A-Za-z0-9]{24})\b)").ent(3.5)
             .pos(&["VAULT_TOKEN=s.8Ui8cEyaTlZ5kIJxDwvDIBpj", "hvs.CAESIP2jTxc9S2K7Z6CtcFWQv7-044m_oSsxnPE1H3nF89l3GiYKHGh2cy5sQmlIZVNyTWJNcDRsYWJpQjlhYjVlb1cQh6PL8wEYAg"])
             .neg(&["s.xxxxxxxxxxxxxxxxxxxxxxxx", "s.AcceptanceTimeoutSeconds "]),
-        raw("vault-service-token-context", "HashiCorp Vault legacy token in a token assignment", Sensitive, &["token"],
-            r"(?i:token)[\x22'`]?\s*[:=]\s*[\x22'`]?(s\.[A-Za-z0-9]{24})\b").val(Mixed).ent(3.5).hit(crate::HitCheck::Assignment).anchored()
+        // The keyword is the token's own prefix: `token` followed by an assignment is common in
+        // configs, `s.` (the rest of the pattern's rarest literal) is not.
+        raw("vault-service-token-context", "HashiCorp Vault legacy token in a token assignment", Sensitive, &["s."],
+            r"(?i:token)[\x22'`]?\s*[:=]\s*[\x22'`]?(s\.[A-Za-z0-9]{24})\b").val(Mixed).ent(3.5).win(64, 40)
             .pos(&["token: s.ZC9Ecf4M5g9o34Q6RkzGsj0z"]),
         raw("vault-batch-token", "HashiCorp Vault batch token", Sensitive, &["hvb."], r"\b(hvb\.[A-Za-z0-9_\-]{138,})")
             .pos(&["hvb.joah0-14rf5r1n38cfz8decqlm7gbk7j0ocrs9ofji96vbbho2bjubyogxna884qmfkoea5sokt6s7idaws6uuk2nfktpomng9jax-rlx69d-o4ake5u5t-0f1rlxq1ot4agxk84ny"]),
