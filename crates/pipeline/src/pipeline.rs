@@ -1232,7 +1232,7 @@ impl Stage<Request, Work> for Redact {
                     path: chunk.path.clone(),
                     line,
                     column: f.column,
-                    fingerprint: f.fingerprint.clone(),
+                    fingerprint: f.fingerprint.to_string(),
                     redacted,
                 });
                 if let Some(sink) = &self.0.audit {
@@ -1495,7 +1495,7 @@ mod tests {
             end,
             line: 1,
             column: start + 1,
-            fingerprint: "abcdef0123".into(),
+            fingerprint: "abcdef0123".repeat(7)[..64].parse().expect("64 hex digits"),
         };
         let a = f(6, 26);
         let b = f(10, 20);

@@ -55,7 +55,7 @@ impl AuditEvent {
             path: path.map(str::to_string),
             line: f.line,
             column: f.column,
-            fingerprint: f.fingerprint.clone(),
+            fingerprint: f.fingerprint.to_string(),
             action,
         }
     }

@@ -49,6 +49,7 @@
 mod allowlist;
 mod audit;
 mod config;
+mod fingerprint;
 mod level;
 mod redact;
 mod rule;
@@ -60,6 +61,7 @@ mod validate;
 pub use allowlist::{is_placeholder, Allowlist, AllowlistSource};
 pub use audit::{Action, AuditEvent, AuditSink, JsonlFileSink, MemorySink};
 pub use config::{load_baseline, Config};
+pub use fingerprint::Fingerprint;
 pub use level::Level;
 pub use redact::{RedactMode, Redacted, Redactor, RedactorBuilder};
 pub use rule::{builtin_samples, default_rules, rule_categories, HitCheck, Rule, RuleBuilder};

@@ -91,7 +91,7 @@ pub(crate) fn placeholder(mode: RedactMode, f: &Finding, secret: &[u8]) -> Vec<u
             format!(
                 "[HASH:{}:{}]",
                 f.rule,
-                f.fingerprint.get(..32).unwrap_or(&f.fingerprint)
+                f.fingerprint.get(..32).unwrap_or(f.fingerprint.as_str())
             )
             .as_bytes(),
         ),

@@ -4,7 +4,7 @@
 
 use crate::allowlist::{bytes_syntax, compile_bytes_regex, is_placeholder, parse_bytes, Allowlist};
 use crate::validate::{classes, shannon_entropy};
-use crate::{Error, HitCheck, Level, Result, Rule};
+use crate::{Error, Fingerprint, HitCheck, Level, Result, Rule};
 use aho_corasick::automaton::Automaton;
 use aho_corasick::MatchKind;
 use regex_automata::meta::Regex;
@@ -30,13 +30,13 @@ pub struct Finding {
     /// 1-based column of `start`, counted in **bytes** from the start of the line.
     pub column: usize,
     /// Keyed blake3 fingerprint of the secret, 64 lowercase hex digits.
-    pub fingerprint: String,
+    pub fingerprint: Fingerprint,
 }
 
 impl Finding {
     /// The first six hex digits of the fingerprint (used in placeholders).
     pub fn short_fingerprint(&self) -> &str {
-        self.fingerprint.get(..6).unwrap_or(&self.fingerprint)
+        self.fingerprint.short()
     }
 }
 
@@ -1607,8 +1607,8 @@ impl Scanner {
     }
 
     /// Keyed fingerprint (64 hex digits) of a secret, as findings carry it.
-    pub fn fingerprint(&self, secret: &[u8]) -> String {
-        hex(blake3::keyed_hash(&self.inner.key, secret).as_bytes())
+    pub fn fingerprint(&self, secret: &[u8]) -> Fingerprint {
+        Fingerprint::of(&blake3::keyed_hash(&self.inner.key, secret))
     }
 
     /// Scan bytes (any bytes: invalid UTF-8 and binary are fine). Findings are sorted by offset.
@@ -1925,7 +1925,7 @@ impl Scanner {
                 continue;
             }
             let fp = self.fingerprint(&text[r.start..r.end]);
-            if inner.baseline.contains(&fp)
+            if inner.baseline.contains(fp.as_str())
                 || inner
                     .baseline_prefixes
                     .iter()
@@ -1958,29 +1958,6 @@ impl Scanner {
         }
         out
     }
-}
-
-/// `bytes` as lowercase hex, two digits per byte through a table (blake3's `to_hex` pushes
-/// one checked character at a time; every finding needs one).
-fn hex(bytes: &[u8; 32]) -> String {
-    const PAIRS: [[u8; 2]; 256] = {
-        const DIGITS: &[u8; 16] = b"0123456789abcdef";
-        let mut t = [[0u8; 2]; 256];
-        let mut i = 0;
-        while i < 256 {
-            t[i] = [DIGITS[i >> 4], DIGITS[i & 15]];
-            i += 1;
-        }
-        t
-    };
-    let mut out = [[0u8; 2]; 32];
-    for (pair, &b) in out.iter_mut().zip(bytes) {
-        *pair = PAIRS[usize::from(b)];
-    }
-    // ASCII by construction.
-    std::str::from_utf8(out.as_flattened())
-        .map(String::from)
-        .unwrap_or_default()
 }
 
 /// Hosts reserved for documentation and tests (RFC 2606, RFC 6761) and loopback: credentials

@@ -258,7 +258,7 @@ level = "classified"
 
     // Baseline: a known finding is ignored.
     let text = format!("t={GH}");
-    let fp = Scanner::new().scan(text.as_bytes())[0].fingerprint.clone();
+    let fp = Scanner::new().scan(text.as_bytes())[0].fingerprint;
     let dir = tempfile::tempdir().unwrap();
     let base = dir.path().join("baseline.txt");
     std::fs::write(&base, format!("# accepted\n{fp}\n")).unwrap();
@@ -266,7 +266,7 @@ level = "classified"
     std::fs::write(&cfg_path, "baseline_file = \"baseline.txt\"\n").unwrap();
     let s = Config::from_path(&cfg_path).unwrap().scanner().unwrap();
     assert!(s.scan(text.as_bytes()).is_empty());
-    assert_eq!(load_baseline(&base).unwrap(), vec![fp.clone()]);
+    assert_eq!(load_baseline(&base).unwrap(), vec![fp.to_string()]);
     let s = Scanner::builder().baseline([&fp[..12]]).build().unwrap();
     assert!(s.scan(text.as_bytes()).is_empty(), "prefix baseline");
 }
