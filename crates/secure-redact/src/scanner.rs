@@ -358,12 +358,20 @@ enum Piece {
     Dfa(Regex, Option<Box<Ends>>),
 }
 
-/// Every end of a pattern's matches from one place, through a lazy DFA built with
+/// Every end of a pattern's matches from one place, through a DFA built with
 /// [`MatchKind::All`](regex_automata::MatchKind::All) (its states keep every path, not just the
-/// preferred one). Its caches come from a pool, as the regex engines' do.
-struct Ends {
-    dfa: regex_automata::hybrid::dfa::DFA,
-    pool: regex_automata::util::pool::Pool<regex_automata::hybrid::dfa::Cache, CacheFn>,
+/// preferred one): a fully built dense DFA when it stays small (no cache, one table load per
+/// byte, the start state computed once when it does not depend on the byte before), else a
+/// lazy DFA whose caches come from a pool, as the regex engines' do.
+enum Ends {
+    Dense {
+        dfa: regex_automata::dfa::dense::DFA<Vec<u32>>,
+        start: Option<regex_automata::util::primitives::StateID>,
+    },
+    Lazy {
+        dfa: regex_automata::hybrid::dfa::DFA,
+        pool: regex_automata::util::pool::Pool<regex_automata::hybrid::dfa::Cache, CacheFn>,
+    },
 }
 
 type CacheFn = Box<
@@ -374,8 +382,17 @@ type CacheFn = Box<
         + std::panic::RefUnwindSafe,
 >;
 
+/// The largest dense DFA [`Ends`] builds (bytes of transition table); past it, a lazy one.
+const DENSE_ENDS_LIMIT: usize = 256 << 10;
+
 impl Ends {
     fn new(h: &regex_syntax::hir::Hir) -> Option<Ends> {
+        Ends::build(h, DENSE_ENDS_LIMIT)
+    }
+
+    /// [`Ends::new`] with a dense DFA of at most `dense_limit` bytes (0: always lazy).
+    fn build(h: &regex_syntax::hir::Hir, dense_limit: usize) -> Option<Ends> {
+        use regex_automata::dfa::{dense, Automaton, StartKind};
         use regex_automata::hybrid::dfa::{Cache, DFA};
         use regex_automata::nfa::thompson;
         let nfa = thompson::Compiler::new()
@@ -386,13 +403,31 @@ impl Ends {
             )
             .build_from_hir(h)
             .ok()?;
+        let dense = (dense_limit > 0).then(|| {
+            dense::Builder::new()
+                .configure(
+                    dense::Config::new()
+                        .match_kind(regex_automata::MatchKind::All)
+                        .start_kind(StartKind::Anchored)
+                        .minimize(false)
+                        .accelerate(false)
+                        .dfa_size_limit(Some(dense_limit))
+                        .determinize_size_limit(Some(4 * dense_limit)),
+                )
+                .build_from_nfa(&nfa)
+                .ok()
+        });
+        if let Some(Some(dfa)) = dense {
+            let start = dfa.universal_start_state(regex_automata::Anchored::Yes);
+            return Some(Ends::Dense { dfa, start });
+        }
         let dfa = DFA::builder()
             .configure(DFA::config().match_kind(regex_automata::MatchKind::All))
             .build_from_nfa(nfa)
             .ok()?;
         let for_pool = dfa.clone();
         let create: CacheFn = Box::new(move || Cache::new(&for_pool));
-        Some(Ends {
+        Some(Ends::Lazy {
             dfa,
             pool: regex_automata::util::pool::Pool::new(create),
         })
@@ -407,11 +442,32 @@ impl Ends {
         limit: usize,
         viable: impl Fn(usize) -> bool,
     ) -> bool {
-        let input = Input::new(text)
-            .range(pos..limit)
-            .anchored(regex_automata::Anchored::Yes);
-        let mut cache = self.pool.get();
-        let Ok(mut sid) = self.dfa.start_state_forward(&mut cache, &input) else {
+        match self {
+            Ends::Dense { dfa, start } => {
+                Ends::none_viable_dense(dfa, *start, text, pos, limit, viable)
+            }
+            Ends::Lazy { dfa, pool } => Ends::none_viable_lazy(dfa, pool, text, pos, limit, viable),
+        }
+    }
+
+    fn none_viable_dense(
+        dfa: &regex_automata::dfa::dense::DFA<Vec<u32>>,
+        start: Option<regex_automata::util::primitives::StateID>,
+        text: &[u8],
+        pos: usize,
+        limit: usize,
+        viable: impl Fn(usize) -> bool,
+    ) -> bool {
+        use regex_automata::dfa::Automaton;
+        let sid = match start {
+            Some(sid) => Ok(sid),
+            None => dfa.start_state_forward(
+                &Input::new(text)
+                    .range(pos..limit)
+                    .anchored(regex_automata::Anchored::Yes),
+            ),
+        };
+        let Ok(mut sid) = sid else {
             return false;
         };
         // A match state seen after reading the byte at `at` is a match ending at `at`.
@@ -419,7 +475,48 @@ impl Ends {
             let Some(&b) = text.get(at) else {
                 return false;
             };
-            let Ok(next) = self.dfa.next_state(&mut cache, sid, b) else {
+            sid = dfa.next_state(sid, b);
+            if dfa.is_special_state(sid) {
+                if dfa.is_match_state(sid) && viable(at) {
+                    return false;
+                }
+                if dfa.is_dead_state(sid) {
+                    return true;
+                }
+                if dfa.is_quit_state(sid) {
+                    return false;
+                }
+            }
+        }
+        // Matches ending at `limit` show after the byte there (or the end of the text).
+        let last = match text.get(limit) {
+            Some(&b) if limit < text.len() => dfa.next_state(sid, b),
+            _ => dfa.next_eoi_state(sid),
+        };
+        !dfa.is_match_state(last) || !viable(limit)
+    }
+
+    fn none_viable_lazy(
+        dfa: &regex_automata::hybrid::dfa::DFA,
+        pool: &regex_automata::util::pool::Pool<regex_automata::hybrid::dfa::Cache, CacheFn>,
+        text: &[u8],
+        pos: usize,
+        limit: usize,
+        viable: impl Fn(usize) -> bool,
+    ) -> bool {
+        let input = Input::new(text)
+            .range(pos..limit)
+            .anchored(regex_automata::Anchored::Yes);
+        let mut cache = pool.get();
+        let Ok(mut sid) = dfa.start_state_forward(&mut cache, &input) else {
+            return false;
+        };
+        // A match state seen after reading the byte at `at` is a match ending at `at`.
+        for at in pos..limit {
+            let Some(&b) = text.get(at) else {
+                return false;
+            };
+            let Ok(next) = dfa.next_state(&mut cache, sid, b) else {
                 return false;
             };
             sid = next;
@@ -437,8 +534,8 @@ impl Ends {
         }
         // Matches ending at `limit` show after the byte there (or the end of the text).
         let last = match text.get(limit) {
-            Some(&b) if limit < text.len() => self.dfa.next_state(&mut cache, sid, b),
-            _ => self.dfa.next_eoi_state(&mut cache, sid),
+            Some(&b) if limit < text.len() => dfa.next_state(&mut cache, sid, b),
+            _ => dfa.next_eoi_state(&mut cache, sid),
         };
         match last {
             Ok(sid) => !sid.is_match() || !viable(limit),
@@ -2477,6 +2574,37 @@ mod tests {
                 let e = s + n;
                 let want = spans.iter().any(|&(a, b)| a < e.max(s + 1) && b.max(a + 1) > s);
                 prop_assert_eq!(sp.overlaps(s, e), want, "query {}..{} over {:?}", s, e, spans);
+            }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+        /// The dense and the lazy all-matches automata find the same ends (the lazy one is the
+        /// fallback for patterns whose dense DFA would be large).
+        #[test]
+        fn dense_and_lazy_ends_agree(
+            p in prop::sample::select(vec![
+                r"[a-c]{0,3}b", r"(?:ab|a)c?", r"\ba[bc]*", r"(?i:key|token)[_.]?\d{0,2}\s*[:=]", r"(?:x|$)", r"(?m:$)a?",
+            ]),
+            text in prop::collection::vec(prop::sample::select(b"abcxKEY_.1 :=\n".to_vec()), 0..24),
+            pos in 0usize..24,
+            modulus in 1usize..4,
+        ) {
+            let h = crate::allowlist::parse_bytes(p).expect("parses");
+            let dense = super::Ends::build(&h, super::DENSE_ENDS_LIMIT).expect("builds");
+            let lazy = super::Ends::build(&h, 0).expect("builds");
+            let kinds = (matches!(dense, super::Ends::Dense { .. }), matches!(lazy, super::Ends::Lazy { .. }));
+            prop_assert_eq!(kinds, (true, true));
+            let pos = pos.min(text.len());
+            for limit in pos..=text.len() {
+                let viable = |e: usize| e % modulus == 0;
+                prop_assert_eq!(
+                    dense.none_viable(&text, pos, limit, viable),
+                    lazy.none_viable(&text, pos, limit, viable),
+                    "{} on {:?} from {} to {}", p, String::from_utf8_lossy(&text), pos, limit
+                );
             }
         }
     }
