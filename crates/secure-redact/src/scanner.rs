@@ -1864,9 +1864,13 @@ impl Scanner {
                 }
             });
         }
+        let mut sorted = 0;
         if !deferred.is_empty() {
             // A generic candidate that overlaps a specific finding yields to it (see
-            // [`resolve`]): it is not checked further.
+            // [`resolve`]): it is not checked further. The specific ones are put in order
+            // here once, for their spans and for `resolve`.
+            out.sort_unstable_by_key(|r| order_key(&inner.rank, r));
+            sorted = out.len();
             let specific = Specific::of(&inner.rank, &out);
             for (ri, from, to) in deferred {
                 let lead = inner.rules[ri].lead();
@@ -1877,7 +1881,7 @@ impl Scanner {
                 self.verify_anchored(ri, text, from, to, Some(&specific), c, &mut out);
             }
         }
-        resolve(&inner.rank, &mut out);
+        resolve(&inner.rank, &mut out, sorted);
         out
     }
 
@@ -2227,16 +2231,34 @@ impl Default for Pos {
 
 /// Sort, drop duplicates, let generic findings yield to overlapping specific ones, and keep one
 /// finding per identical span (the highest level, then the earliest rule).
-fn resolve(rank: &[u16], out: &mut Vec<Raw>) {
-    // On equal spans a specific rule comes first (and is kept), then the higher level. The
-    // candidates come in a few long runs of text order: a stable (run-adaptive) sort.
+///
+/// `out[..sorted]` is already in order (see [`order_key`]); the rest (generic candidates,
+/// found in text order) is then merged in.
+fn resolve(rank: &[u16], out: &mut Vec<Raw>, sorted: usize) {
     let rank_of = |r: &Raw| rank.get(r.rule).copied().unwrap_or(u16::MAX);
-    out.sort_by_key(|r| (r.start, r.end, rank_of(r), r.rule));
+    if sorted > 0 && sorted <= out.len() {
+        out[sorted..].sort_unstable_by_key(|r| order_key(rank, r));
+        // Two runs: the stable sort finds them and merges once.
+        out.sort_by_key(|r| order_key(rank, r));
+    } else {
+        out.sort_unstable_by_key(|r| order_key(rank, r));
+    }
     out.dedup_by(|b, a| a.start == b.start && a.end == b.end);
     if out.iter().any(|r| generic_rank(rank_of(r))) {
         let specific = Specific::of(rank, out);
         out.retain(|r| !generic_rank(rank_of(r)) || !specific.overlaps(r.start, r.end));
     }
+}
+
+/// The order of candidates: by span, then on equal spans a specific rule first (it is kept),
+/// then the higher level, then the rule. Candidates with equal keys are equal.
+fn order_key(rank: &[u16], r: &Raw) -> (usize, usize, u16, usize) {
+    (
+        r.start,
+        r.end,
+        rank.get(r.rule).copied().unwrap_or(u16::MAX),
+        r.rule,
+    )
 }
 
 /// Per rule, how it ranks among candidates with the same span in [`resolve`]: specific rules
@@ -2276,8 +2298,9 @@ impl Specific {
         for s in &mut spans {
             s.1 = s.1.max(s.0 + 1);
         }
-        // Mostly in order already: a run-adaptive sort.
-        spans.sort();
+        if !spans.is_sorted() {
+            spans.sort_unstable();
+        }
         let mut m = 0;
         let max_end = spans
             .iter()
