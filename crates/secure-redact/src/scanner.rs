@@ -137,7 +137,20 @@ struct Keywords {
     /// stride + 1]]`.
     hits: Box<[(u32, u32)]>,
     first: Box<[u32]>,
+    /// The longest keyword's length.
+    longest: usize,
 }
+
+/// Where [`Keywords::walk`] stopped.
+enum Step {
+    /// At a match state, reached by the byte before this offset.
+    Hit(usize, u32),
+    /// At the end of the text, in this state.
+    End(u32),
+}
+
+/// Blocks of this many bytes are walked as two halves at once (see [`Keywords::each`]).
+const WALK_BLOCK: usize = 1 << 15;
 
 impl Keywords {
     fn new(patterns: &[String]) -> Result<Keywords> {
@@ -227,43 +240,157 @@ impl Keywords {
             match_limit: ((first.len() - 1) * stride) as u32,
             hits: hits.into_boxed_slice(),
             first: first.into_boxed_slice(),
+            longest: patterns.iter().map(String::len).max().unwrap_or(0),
         })
     }
 
     /// Calls `f(keyword, start, end)` for every occurrence of every keyword in `text` (the
     /// hits of an overlapping search, in order of their ends).
     #[inline]
-    fn each(&self, text: &[u8], mut f: impl FnMut(usize, usize, usize)) {
-        let (mut pos, mut sid) = (0, self.start);
-        while let Some((end, next)) = self.walk(text, pos, sid) {
-            let m = next as usize / self.stride;
+    fn each(&self, text: &[u8], f: impl FnMut(usize, usize, usize)) {
+        self.each_in_blocks(text, WALK_BLOCK, f);
+    }
+
+    /// [`Keywords::each`], walking blocks of `block` bytes as two halves at once.
+    ///
+    /// One walk is a chain of dependent loads (the next state needs the last one), so it waits
+    /// on memory at every byte; two independent walks overlap those waits. The second half's
+    /// walk starts from the start state the longest keyword's length before the middle (a hit
+    /// ending past the middle starts there or later) and reports only hits ending past it,
+    /// which are held until the first half's are out; the next block goes on from its state.
+    fn each_in_blocks(&self, text: &[u8], block: usize, mut f: impl FnMut(usize, usize, usize)) {
+        let mut emit = |end: usize, sid: u32| {
+            let m = sid as usize / self.stride;
             let (Some(&a), Some(&b)) = (self.first.get(m), self.first.get(m + 1)) else {
                 return;
             };
-            let list = self.hits.get(a as usize..b as usize).unwrap_or(&[]);
-            for &(k, len) in list {
+            for &(k, len) in self.hits.get(a as usize..b as usize).unwrap_or(&[]) {
                 f(k as usize, end - len as usize, end);
             }
-            (pos, sid) = (end, next);
+        };
+        let back = self.longest.saturating_sub(1);
+        let mut later: Vec<(usize, u32)> = Vec::new();
+        let mut sid = self.start;
+        let mut from = 0;
+        while from < text.len() {
+            let to = from.saturating_add(block).min(text.len());
+            let mid = from + (to - from) / 2;
+            let Some(block_text) = text.get(..to) else {
+                return;
+            };
+            if mid < from + back + 64 {
+                // Too short to split: one walk.
+                let mut pos = from;
+                loop {
+                    match self.walk(block_text, pos, sid) {
+                        Step::Hit(end, next) => {
+                            emit(end, next);
+                            (pos, sid) = (end, next);
+                        }
+                        Step::End(last) => {
+                            sid = last;
+                            break;
+                        }
+                    }
+                }
+                from = to;
+                continue;
+            }
+            let (mut a, mut sa) = (from, sid);
+            let (mut b, mut sb) = (mid - back, self.start);
+            later.clear();
+            // Both halves at once while both last.
+            while a < mid && b < to {
+                let Some((k, na, nb)) = self.walk2(text, a, sa, b, sb, (mid - a).min(to - b))
+                else {
+                    return;
+                };
+                (a, sa, b, sb) = (a + k, na, b + k, nb);
+                if sa < self.match_limit {
+                    emit(a, sa);
+                }
+                if sb < self.match_limit && b > mid {
+                    later.push((b, sb));
+                }
+            }
+            // The rest of the first half, then of the second.
+            let Some(first_half) = text.get(..mid) else {
+                return;
+            };
+            while let Step::Hit(end, next) = self.walk(first_half, a, sa) {
+                emit(end, next);
+                (a, sa) = (end, next);
+            }
+            loop {
+                match self.walk(block_text, b, sb) {
+                    Step::Hit(end, next) => {
+                        if end > mid {
+                            later.push((end, next));
+                        }
+                        (b, sb) = (end, next);
+                    }
+                    Step::End(last) => {
+                        sid = last;
+                        break;
+                    }
+                }
+            }
+            for &(end, next) in &later {
+                emit(end, next);
+            }
+            from = to;
         }
     }
 
     /// From state `sid` before `text[pos]`, the first match state reached and the offset past
-    /// the byte that reached it. Kept apart from the caller's work on hits so the loop keeps
-    /// its few values in registers.
+    /// the byte that reached it, or the state at the end. Kept apart from the caller's work
+    /// on hits so the loop keeps its few values in registers.
     #[inline(never)]
-    fn walk(&self, text: &[u8], pos: usize, mut sid: u32) -> Option<(usize, u32)> {
-        let rest = text.get(pos..)?;
+    fn walk(&self, text: &[u8], pos: usize, mut sid: u32) -> Step {
+        let rest = text.get(pos..).unwrap_or(&[]);
         for (i, &b) in rest.iter().enumerate() {
             let next = sid as usize + usize::from(self.class[usize::from(b)]);
             // Always in the table (every entry is a row offset); a branch, not a
             // conditional move, keeps the check off the chain of loads.
-            sid = *self.trans.get(next)?;
+            let Some(&n) = self.trans.get(next) else {
+                return Step::End(self.start);
+            };
+            sid = n;
             if sid < self.match_limit {
-                return Some((pos + i + 1, sid));
+                return Step::Hit(pos + i + 1, sid);
             }
         }
-        None
+        Step::End(sid)
+    }
+
+    /// Two walks of `n` bytes each, from `a` in state `sa` and from `b` in state `sb`, side by
+    /// side, until either reaches a match state: the bytes walked and both states.
+    #[inline(never)]
+    fn walk2(
+        &self,
+        text: &[u8],
+        a: usize,
+        mut sa: u32,
+        b: usize,
+        mut sb: u32,
+        n: usize,
+    ) -> Option<(usize, u32, u32)> {
+        let (xs, ys) = (
+            text.get(a..a.checked_add(n)?)?,
+            text.get(b..b.checked_add(n)?)?,
+        );
+        for (k, (&x, &y)) in xs.iter().zip(ys).enumerate() {
+            sa = *self
+                .trans
+                .get(sa as usize + usize::from(self.class[usize::from(x)]))?;
+            sb = *self
+                .trans
+                .get(sb as usize + usize::from(self.class[usize::from(y)]))?;
+            if sa.min(sb) < self.match_limit {
+                return Some((k + 1, sa, sb));
+            }
+        }
+        Some((n, sa, sb))
     }
 }
 
@@ -2703,10 +2830,18 @@ mod tests {
     }
 
     fn keyword_hits(patterns: &[String], text: &[u8]) -> Vec<(usize, usize, usize)> {
+        keyword_hits_in_blocks(patterns, text, super::WALK_BLOCK)
+    }
+
+    fn keyword_hits_in_blocks(
+        patterns: &[String],
+        text: &[u8],
+        block: usize,
+    ) -> Vec<(usize, usize, usize)> {
         let kw = super::Keywords::new(patterns).expect("builds");
         let mut out = Vec::new();
         let mut last_end = 0;
-        kw.each(text, |k, s, e| {
+        kw.each_in_blocks(text, block, |k, s, e| {
             assert!(e >= last_end, "hits out of order of their ends");
             last_end = e;
             out.push((e, k, s));
@@ -2747,6 +2882,20 @@ mod tests {
             patterns.sort();
             patterns.dedup();
             prop_assert_eq!(keyword_hits(&patterns, &text), keyword_reference(&patterns, &text));
+        }
+
+        /// The same when blocks are walked as two halves (blocks small enough to split the
+        /// text many times; a hit may straddle a half's or a block's edge).
+        #[test]
+        fn two_stream_keyword_walk_matches_reference(
+            patterns in prop::collection::vec("[abAB_.@:/0-9]{1,6}", 1..12),
+            text in prop::collection::vec(prop::sample::select(b"abAB_.@:/0x\n\xc3".to_vec()), 0..1500),
+            block in 140usize..600,
+        ) {
+            let mut patterns = patterns;
+            patterns.sort();
+            patterns.dedup();
+            prop_assert_eq!(keyword_hits_in_blocks(&patterns, &text, block), keyword_reference(&patterns, &text));
         }
     }
 
