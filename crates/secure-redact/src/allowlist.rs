@@ -17,11 +17,10 @@ pub fn is_placeholder(secret: &[u8]) -> bool {
 
 /// Whether `s` holds one of the placeholder words, ASCII case-insensitively. Secrets are short
 /// (tens of bytes), so instead of an automaton's start-up per call this walks the secret once:
-/// each byte maps to a small code (0 for bytes that start no word's first two bytes), each pair
-/// of codes is one bit of a 512-byte table, and whole words are compared only where a pair
-/// starts some word; one-byte words are a flag on their code. The row of pair bits each byte
-/// opens is looked up by the byte itself, so the walk carries no chain of loads from one byte
-/// to the next.
+/// each byte maps to a small code (0 for bytes that start no word's first two bytes) and to a
+/// row of 64 bits, one per code that may follow it in a word, and whole words are compared only
+/// where a pair starts some word; one-byte words are a flag on their code. Rows are looked up
+/// by the byte itself, so the walk carries no chain of loads from one byte to the next.
 fn has_placeholder_word(s: &[u8]) -> bool {
     let t = word_table();
     let (code, row_of) = (&t.code, &t.row);
@@ -50,14 +49,16 @@ const SINGLE: u8 = 0x80;
 /// The code proper (0: the byte is neither of the first two bytes of any word).
 const CODE: u8 = 0x3f;
 
+// Word indexes in `WordTable::first` are bytes, `u8::MAX` meaning none.
+const _: () = assert!(WORDS.len() < u8::MAX as usize);
+
 /// [`WORDS`] by the codes of their first two bytes.
 struct WordTable {
     /// Per byte, its code (both cases of a letter share one), with [`SINGLE`] for one-byte
-    /// words (whose code has its bit in every row of `pairs`).
+    /// words (whose code has its bit in every row).
     code: [u8; 256],
-    /// Per code of a first byte, one bit per code of a second byte that starts a word.
-    pairs: [u64; 64],
-    /// Per byte, the row of `pairs` of its code.
+    /// Per byte, one bit per code of a second byte that starts a word after it (the row of
+    /// the byte's code; one-byte words have their bit in every row).
     row: [u64; 256],
     /// The words of two bytes or more with the codes of their first two bytes, sorted.
     words: Vec<((u8, u8), &'static [u8])>,
@@ -82,9 +83,10 @@ impl WordTable {
 fn word_table() -> &'static WordTable {
     static T: std::sync::OnceLock<WordTable> = std::sync::OnceLock::new();
     T.get_or_init(|| {
+        // Per code of a first byte, one bit per code of a second byte that starts a word.
+        let mut pairs = [0u64; 64];
         let mut t = WordTable {
             code: [0; 256],
-            pairs: [0; 64],
             words: Vec::new(),
             first: Box::new([u8::MAX; 4096]),
             row: [0; 256],
@@ -112,13 +114,13 @@ fn word_table() -> &'static WordTable {
                     for x in [a.to_ascii_lowercase(), a.to_ascii_uppercase()] {
                         t.code[usize::from(x)] |= SINGLE;
                     }
-                    for row in &mut t.pairs {
+                    for row in &mut pairs {
                         *row |= 1 << c;
                     }
                 }
                 [a, b, ..] => {
                     let (ca, cb) = (code_of(&mut t, a), code_of(&mut t, b));
-                    t.pairs[usize::from(ca)] |= 1 << cb;
+                    pairs[usize::from(ca)] |= 1 << cb;
                     t.words.push(((ca, cb), w));
                 }
                 [] => {}
@@ -126,7 +128,7 @@ fn word_table() -> &'static WordTable {
         }
         t.words.sort_unstable();
         for b in 0..256 {
-            t.row[b] = t.pairs[usize::from(t.code[b] & CODE)];
+            t.row[b] = pairs[usize::from(t.code[b] & CODE)];
         }
         for (i, ((a, b), _)) in t.words.iter().enumerate().rev() {
             t.first[usize::from(*a) << 6 | usize::from(*b)] = u8::try_from(i).unwrap_or(u8::MAX);

@@ -280,19 +280,7 @@ impl Keywords {
             };
             if mid < from + back + 64 {
                 // Too short to split: one walk.
-                let mut pos = from;
-                loop {
-                    match self.walk(block_text, pos, sid) {
-                        Step::Hit(end, next) => {
-                            emit(end, next);
-                            (pos, sid) = (end, next);
-                        }
-                        Step::End(last) => {
-                            sid = last;
-                            break;
-                        }
-                    }
-                }
+                sid = self.walk_to_end(block_text, from, sid, &mut emit);
                 from = to;
                 continue;
             }
@@ -317,28 +305,36 @@ impl Keywords {
             let Some(first_half) = text.get(..mid) else {
                 return;
             };
-            while let Step::Hit(end, next) = self.walk(first_half, a, sa) {
-                emit(end, next);
-                (a, sa) = (end, next);
-            }
-            loop {
-                match self.walk(block_text, b, sb) {
-                    Step::Hit(end, next) => {
-                        if end > mid {
-                            later.push((end, next));
-                        }
-                        (b, sb) = (end, next);
-                    }
-                    Step::End(last) => {
-                        sid = last;
-                        break;
-                    }
+            self.walk_to_end(first_half, a, sa, &mut emit);
+            sid = self.walk_to_end(block_text, b, sb, |end, next| {
+                if end > mid {
+                    later.push((end, next));
                 }
-            }
+            });
             for &(end, next) in &later {
                 emit(end, next);
             }
             from = to;
+        }
+    }
+
+    /// Walks `text` from `pos` in state `sid` to its end, calling `hit(end, state)` at each
+    /// match state; the state at the end.
+    fn walk_to_end(
+        &self,
+        text: &[u8],
+        mut pos: usize,
+        mut sid: u32,
+        mut hit: impl FnMut(usize, u32),
+    ) -> u32 {
+        loop {
+            match self.walk(text, pos, sid) {
+                Step::Hit(end, next) => {
+                    hit(end, next);
+                    (pos, sid) = (end, next);
+                }
+                Step::End(last) => return last,
+            }
         }
     }
 
@@ -1915,8 +1911,12 @@ impl Scanner {
                         continue;
                     }
                     if let Some(check) = h.check {
-                        let pass = *checked[check.slot()]
-                            .get_or_insert_with(|| check.pass(text, m_start, m_end));
+                        let pass = match checked.get_mut(check.slot()) {
+                            Some(memo) => {
+                                *memo.get_or_insert_with(|| check.pass(text, m_start, m_end))
+                            }
+                            None => check.pass(text, m_start, m_end),
+                        };
                         if !pass {
                             continue;
                         }
@@ -1992,23 +1992,24 @@ impl Scanner {
             });
         }
         let mut sorted = 0;
+        let mut specific = None;
         if !deferred.is_empty() {
             // A generic candidate that overlaps a specific finding yields to it (see
             // [`resolve`]): it is not checked further. The specific ones are put in order
             // here once, for their spans and for `resolve`.
             out.sort_unstable_by_key(|r| order_key(&inner.rank, r));
             sorted = out.len();
-            let specific = Specific::of(&inner.rank, &out);
+            let sp = specific.insert(Specific::of(&inner.rank, &out));
             for (ri, from, to) in deferred {
                 let lead = inner.rules[ri].lead();
-                if lead.is_some_and(|l| l.yields(text, from, to, &specific)) {
+                if lead.is_some_and(|l| l.yields(text, from, to, sp)) {
                     continue;
                 }
                 let c = &mut caps[ri];
-                self.verify_anchored(ri, text, from, to, Some(&specific), c, &mut out);
+                self.verify_anchored(ri, text, from, to, Some(sp), c, &mut out);
             }
         }
-        resolve(&inner.rank, &mut out, sorted);
+        resolve(&inner.rank, &mut out, sorted, specific.as_ref());
         out
     }
 
@@ -2360,9 +2361,9 @@ impl Default for Pos {
 /// finding per identical span (the highest level, then the earliest rule).
 ///
 /// `out[..sorted]` is already in order (see [`order_key`]); the rest (generic candidates,
-/// found in text order) is then merged in.
-fn resolve(rank: &[u16], out: &mut Vec<Raw>, sorted: usize) {
-    let rank_of = |r: &Raw| rank.get(r.rule).copied().unwrap_or(u16::MAX);
+/// found in text order) is then merged in. `specific`, when given, holds the spans of the
+/// specific candidates (those of `out[..sorted]`): the rest adds none.
+fn resolve(rank: &[u16], out: &mut Vec<Raw>, sorted: usize, specific: Option<&Specific>) {
     if sorted > 0 && sorted <= out.len() {
         out[sorted..].sort_unstable_by_key(|r| order_key(rank, r));
         // Two runs: the stable sort finds them and merges once.
@@ -2371,9 +2372,17 @@ fn resolve(rank: &[u16], out: &mut Vec<Raw>, sorted: usize) {
         out.sort_unstable_by_key(|r| order_key(rank, r));
     }
     out.dedup_by(|b, a| a.start == b.start && a.end == b.end);
-    if out.iter().any(|r| generic_rank(rank_of(r))) {
-        let specific = Specific::of(rank, out);
-        out.retain(|r| !generic_rank(rank_of(r)) || !specific.overlaps(r.start, r.end));
+    if out.iter().any(|r| is_generic(rank, r)) {
+        // Deduplication drops only candidates whose span another keeps: the same spans.
+        let built;
+        let specific = match specific {
+            Some(s) => s,
+            None => {
+                built = Specific::of(rank, out);
+                &built
+            }
+        };
+        out.retain(|r| !is_generic(rank, r) || !specific.overlaps(r.start, r.end));
     }
 }
 
@@ -2395,9 +2404,9 @@ fn rank_of(c: &Compiled) -> u16 {
     u16::from(c.rule.generic) << 8 | (0xff - level)
 }
 
-/// Whether a [`rank_of`] is a generic rule's.
-fn generic_rank(rank: u16) -> bool {
-    rank >> 8 != 0
+/// Whether `r` is a generic rule's candidate (by its [`rank_of`]).
+fn is_generic(rank: &[u16], r: &Raw) -> bool {
+    rank.get(r.rule).is_some_and(|&k| k >> 8 != 0)
 }
 
 /// The spans of the specific (not generic) candidates, sorted by start, with a running maximum
@@ -2415,7 +2424,7 @@ impl Specific {
     fn of(rank: &[u16], raws: &[Raw]) -> Specific {
         Specific::from_spans(
             raws.iter()
-                .filter(|r| !rank.get(r.rule).copied().is_some_and(generic_rank))
+                .filter(|r| !is_generic(rank, r))
                 .map(|r| (r.start, r.end))
                 .collect(),
         )
