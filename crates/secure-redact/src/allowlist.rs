@@ -2,17 +2,32 @@
 //! `<your-key>`, `changeme`, repeated characters, test fixtures) and user allowlists (regexes on
 //! the secret, stop words, path patterns).
 
+use crate::validate::ByteStats;
 use crate::{Error, Result};
 use regex_automata::meta::Regex;
 
 /// Values that are placeholders, not secrets. Checked on the captured secret of every rule.
 pub fn is_placeholder(secret: &[u8]) -> bool {
+    is_placeholder_with(secret, None)
+}
+
+/// [`is_placeholder`], with the secret's byte counts when they are already known (a rule with
+/// a minimum entropy has just counted them): the low-variety test is then read off them
+/// instead of another pass over the secret. The cheap tests go first.
+pub(crate) fn is_placeholder_with(secret: &[u8], stats: Option<&ByteStats>) -> bool {
     if secret.is_empty() {
         return true;
     }
-    has_placeholder_word(secret)
-        || (secret.len() <= EXACT_MAX && EXACT.iter().any(|w| w.eq_ignore_ascii_case(secret)))
-        || low_variety(secret)
+    let n = secret.len();
+    let low = match stats {
+        Some(st) => {
+            let (distinct, max) = (st.distinct as usize, st.max_count as usize);
+            n >= 8 && (distinct <= 3 || (n >= 12 && max * 2 > n))
+        }
+        None => low_variety(secret),
+    };
+    low || (n <= EXACT_MAX && EXACT.iter().any(|w| w.eq_ignore_ascii_case(secret)))
+        || has_placeholder_word(secret)
 }
 
 /// Whether `s` holds one of the placeholder words, ASCII case-insensitively. Secrets are short
@@ -463,26 +478,54 @@ mod tests {
         (s.len() >= 8 && counts.len() <= 3) || (s.len() >= 12 && max * 2 > s.len())
     }
 
+    /// Values where low variety is common (small alphabets), near the majority threshold (one
+    /// byte in about 60% of the places among pairs of others, with other bytes' equal pairs
+    /// before it), and alternations like `xaxax` (the odd-length edge).
+    fn variety_samples() -> impl Strategy<Value = Vec<u8>> {
+        prop_oneof![
+            prop::collection::vec(0u8..3, 0..40),
+            prop::collection::vec(0u8..6, 0..40),
+            prop::collection::vec(any::<u8>(), 0..40),
+            (3u8..6, prop::collection::vec((0u8..10, 0u8..3), 12..40)).prop_map(|(x, v)| {
+                v.into_iter()
+                    .map(|(k, o)| if k < 6 { x } else { o })
+                    .collect()
+            }),
+            (
+                1usize..20,
+                any::<u8>(),
+                prop::collection::vec(any::<u8>(), 1..8)
+            )
+                .prop_map(|(k, x, o)| {
+                    (0..2 * k + 1)
+                        .map(|i| if i % 2 == 0 { x } else { o[i / 2 % o.len()] })
+                        .collect()
+                }),
+        ]
+    }
+
     proptest! {
-        /// The histogram-free check gives the histogram's answer (small alphabets make
-        /// low-variety values common; alternations like `xaxax` are the odd-length edge).
+        /// The histogram-free check gives the histogram's answer.
         #[test]
-        fn low_variety_matches_reference(
+        fn low_variety_matches_reference(s in variety_samples()) {
+            prop_assert_eq!(low_variety(&s), low_variety_reference(&s), "{:?}", s);
+        }
+
+        /// Reading the low-variety test off the byte counts (as a rule with a minimum entropy
+        /// does) gives the plain answer, and that is the reference's.
+        #[test]
+        fn placeholder_with_counts_matches_plain(
             s in prop_oneof![
-                prop::collection::vec(0u8..3, 0..40),
-                prop::collection::vec(0u8..6, 0..40),
-                prop::collection::vec(any::<u8>(), 0..40),
-                // One byte in about 60% of the places among pairs of others: near the
-                // majority threshold, with other bytes' equal pairs before it.
-                (3u8..6, prop::collection::vec((0u8..10, 0u8..3), 12..40)).prop_map(|(x, v)| {
-                    v.into_iter().map(|(k, o)| if k < 6 { x } else { o }).collect()
-                }),
-                (1usize..20, any::<u8>(), prop::collection::vec(any::<u8>(), 1..8)).prop_map(|(k, x, o)| {
-                    (0..2 * k + 1).map(|i| if i % 2 == 0 { x } else { o[i / 2 % o.len()] }).collect()
-                }),
+                variety_samples(),
+                prop::collection::vec(fragment(), 0..4).prop_map(|p| p.concat()),
             ]
         ) {
-            prop_assert_eq!(low_variety(&s), low_variety_reference(&s), "{:?}", s);
+            let st = crate::validate::byte_stats(&s);
+            prop_assert_eq!(is_placeholder_with(&s, Some(&st)), is_placeholder(&s), "{:?}", s);
+            prop_assert_eq!(is_placeholder_with(&s, None), low_variety_reference(&s)
+                || has_placeholder_word(&s)
+                || EXACT.iter().any(|w| w.eq_ignore_ascii_case(&s))
+                || s.is_empty());
         }
     }
 

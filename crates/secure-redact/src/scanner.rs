@@ -2,8 +2,10 @@
 //! candidate regions; only the rules whose keywords hit are verified with their regex in a window
 //! around the hit; keyword-less rules share one multi-pattern regex pass.
 
-use crate::allowlist::{bytes_syntax, compile_bytes_regex, is_placeholder, parse_bytes, Allowlist};
-use crate::validate::{classes, shannon_entropy};
+use crate::allowlist::{
+    bytes_syntax, compile_bytes_regex, is_placeholder_with, parse_bytes, Allowlist,
+};
+use crate::validate::{byte_stats, classes, shannon_entropy};
 use crate::{Error, Fingerprint, HitCheck, Level, Result, Rule};
 use aho_corasick::automaton::Automaton;
 use aho_corasick::MatchKind;
@@ -2119,17 +2121,16 @@ impl Scanner {
                 return false;
             }
         }
-        if let Some(min) = c.rule.min_entropy {
-            if shannon_entropy(secret) < min {
-                return false;
-            }
+        let stats = c.rule.min_entropy.map(|min| (min, byte_stats(secret)));
+        if stats.is_some_and(|(min, st)| st.entropy < min) {
+            return false;
         }
         if let Some(v) = c.rule.validator {
             if !v.check(secret) {
                 return false;
             }
         }
-        if c.rule.placeholders && is_placeholder(secret) {
+        if c.rule.placeholders && is_placeholder_with(secret, stats.as_ref().map(|(_, st)| st)) {
             return false;
         }
         if c.allow.iter().any(|a| a.is_match(secret)) {

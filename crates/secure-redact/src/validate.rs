@@ -118,8 +118,30 @@ pub(crate) fn code_identifier(v: &[u8]) -> bool {
 
 /// Shannon entropy in bits per byte of `s` (0 for empty input).
 pub fn shannon_entropy(s: &[u8]) -> f64 {
+    byte_stats(s).entropy
+}
+
+/// What one pass over a value's byte counts tells: its entropy, and (for the placeholder
+/// check's low-variety test, see [`crate::allowlist`]) how many distinct bytes it has and how
+/// often the most frequent one occurs.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct ByteStats {
+    /// Shannon entropy in bits per byte (0 for empty input).
+    pub(crate) entropy: f64,
+    /// Distinct byte values.
+    pub(crate) distinct: u32,
+    /// Occurrences of the most frequent byte.
+    pub(crate) max_count: u32,
+}
+
+/// [`ByteStats`] of `s`.
+pub(crate) fn byte_stats(s: &[u8]) -> ByteStats {
     if s.is_empty() {
-        return 0.0;
+        return ByteStats {
+            entropy: 0.0,
+            distinct: 0,
+            max_count: 0,
+        };
     }
     let mut counts = [0u32; 256];
     // Which bytes occur, so the sum visits them in byte order without scanning all 256.
@@ -138,12 +160,14 @@ pub fn shannon_entropy(s: &[u8]) -> f64 {
     };
     // `Iterator::sum` of f64 starts from -0.0; so does this.
     let mut sum = -0.0;
+    let mut max_count = 0;
     for (w, &bits) in seen.iter().enumerate() {
         let mut bits = bits;
         while bits != 0 {
             let b = w * 64 + bits.trailing_zeros() as usize;
             bits &= bits - 1;
             let c = counts[b];
+            max_count = max_count.max(c);
             let t = match memo.get_mut(c as usize) {
                 Some(m) if !m.is_nan() => *m,
                 Some(m) => {
@@ -155,7 +179,11 @@ pub fn shannon_entropy(s: &[u8]) -> f64 {
             sum += t;
         }
     }
-    sum
+    ByteStats {
+        entropy: sum,
+        distinct: seen.iter().map(|w| w.count_ones()).sum(),
+        max_count,
+    }
 }
 
 /// Number of character classes (lowercase, uppercase, digit) present.
