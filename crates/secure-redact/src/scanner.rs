@@ -2360,6 +2360,8 @@ fn digit_mask(block: &[u8]) -> u64 {
 /// Digits of the middle word that are in a run of at least four digits each at most four
 /// bytes after the one before, given the digit masks of it and its neighbours.
 fn in_runs(prev: u64, cur: u64, next: u64) -> u64 {
+    // A run of four spans at most 13 bytes, so its digits fall on distinct bits of the three
+    // words OR-ed together: fewer than four bits there means no run.
     if cur == 0 || (prev | cur | next).count_ones() < 4 {
         return 0;
     }
