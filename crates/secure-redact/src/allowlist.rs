@@ -20,10 +20,7 @@ pub(crate) fn is_placeholder_with(secret: &[u8], stats: Option<&ByteStats>) -> b
     }
     let n = secret.len();
     let low = match stats {
-        Some(st) => {
-            let (distinct, max) = (st.distinct as usize, st.max_count as usize);
-            n >= 8 && (distinct <= 3 || (n >= 12 && max * 2 > n))
-        }
+        Some(st) => low_variety_by(n, || st.distinct <= 3, || st.max_count as usize * 2 > n),
         None => low_variety(secret),
     };
     low || (n <= EXACT_MAX && EXACT.iter().any(|w| w.eq_ignore_ascii_case(secret)))
@@ -262,8 +259,14 @@ const EXACT: &[&[u8]] = &[
 
 /// Mostly one repeated character, or very few distinct characters for the length.
 fn low_variety(s: &[u8]) -> bool {
-    let n = s.len();
-    n >= 8 && (at_most_three_distinct(s) || (n >= 12 && has_majority(s)))
+    low_variety_by(s.len(), || at_most_three_distinct(s), || has_majority(s))
+}
+
+/// The low-variety test of a value of `n` bytes, given how to tell whether it holds at most
+/// three distinct bytes and whether one byte fills more than half of it (each asked only
+/// when the length calls for it).
+fn low_variety_by(n: usize, few: impl FnOnce() -> bool, majority: impl FnOnce() -> bool) -> bool {
+    n >= 8 && (few() || (n >= 12 && majority()))
 }
 
 /// Whether `s` holds three distinct bytes or fewer; stops at the fourth (a few bytes into a
