@@ -1534,6 +1534,8 @@ struct Inner {
     nokw_rules: Vec<usize>,
     digit: Option<Regex>,
     digit_rules: Vec<usize>,
+    /// No digit rule's match can hold `g` to `z` (see [`digit_regions`]).
+    digit_kill: bool,
     file_rules: Vec<usize>,
     has_path_rules: bool,
     allowlist: Allowlist,
@@ -1755,6 +1757,7 @@ impl ScannerBuilder {
         };
         let nokw = build_many(&nokw_patterns, "keyword-less rules")?;
         let digit = build_many(&digit_patterns, "digit rules")?;
+        let digit_kill = digit_patterns.iter().all(|p| never_holds_g_to_z(p));
         let mut baseline = HashSet::new();
         let mut baseline_prefixes = Vec::new();
         for b in self.baseline {
@@ -1776,6 +1779,7 @@ impl ScannerBuilder {
                 nokw,
                 nokw_rules,
                 digit,
+                digit_kill,
                 digit_rules,
                 file_rules,
                 has_path_rules,
@@ -1984,7 +1988,7 @@ impl Scanner {
             }
         }
         if let Some(re) = &inner.digit {
-            digit_regions(text, |from, to| {
+            digit_regions(text, inner.digit_kill, |from, to| {
                 for m in re.find_iter(Input::new(text).range(from..to)) {
                     let ri = inner.digit_rules[m.pattern().as_usize()];
                     if is_active(ri) {
@@ -2281,27 +2285,40 @@ fn build_many(patterns: &[String], what: &str) -> Result<Option<Regex>> {
 /// apart, widened by 32 bytes each side and merged. Card numbers, phone numbers, SSNs, IBANs
 /// and IP addresses all live in such regions; the rest of the text is never searched for them.
 ///
+/// With `kill` (set when no digit rule's match can hold a lowercase letter `g` to `z`, see
+/// [`never_holds_g_to_z`]), such a letter breaks a run and bounds a region: digits with one
+/// between them are not close together, and a region widens only up to one. Nothing a digit
+/// rule can match is lost (a match holds its run and no such letter), while the digits inside
+/// words, base64 and most identifiers no longer make regions.
+///
 /// Works on bit masks, 64 bytes to a word (bit `i` of a mask is byte `i` of its block), so
 /// keyword-dense text, a fifth digits, costs no step per digit: a digit starts a forward chain
-/// of `k + 1` when one of the four bytes after it starts a chain of `k`, and ends a backward
-/// one likewise; it is in a run of four when its two chains add up to four; the region is
-/// that set widened 32 bytes each way (five doublings and one more step). Each word needs
-/// its neighbours only (chains and margins reach 12 and 32 bytes), so the masks are rolled
-/// along three words at a time with nothing allocated.
-fn digit_regions(text: &[u8], mut f: impl FnMut(usize, usize)) {
+/// of `k + 1` when one of the four bytes after it starts a chain of `k` (and the bytes between
+/// pass), and ends a backward one likewise; it is in a run of four when its two chains add up
+/// to four; the region is that set widened 32 bytes each way through passing bytes (five
+/// doublings and one more step). Each word needs its neighbours only (chains and margins
+/// reach 12 and 32 bytes), so the masks are rolled along three words at a time with nothing
+/// allocated; a word's letter mask is worked out only when a chain or a margin reaches it.
+fn digit_regions(text: &[u8], kill: bool, mut f: impl FnMut(usize, usize)) {
     let n = text.len();
     let words = n.div_ceil(64);
     let digits_of = |w: usize| -> u64 { text.get(w * 64..).map_or(0, digit_mask) };
+    let mut pass = Passing {
+        text,
+        kill,
+        tag: [0; 4],
+        mask: [0; 4],
+    };
     // Digit masks of words w ..= w+2 and run masks of w-1 ..= w+1 (`in_runs` of the first
     // word sees no digits before it).
     let (mut d_cur, mut d_next) = (digits_of(0), digits_of(1));
     let mut q_prev = 0u64;
-    let mut q_cur = in_runs(0, d_cur, d_next);
+    let mut q_cur = in_runs(0, d_cur, d_next, || pass.three(0));
     let mut open: Option<usize> = None;
     for w in 0..words {
         let d_after = digits_of(w + 2);
-        let q_next = in_runs(d_cur, d_next, d_after);
-        let r = widen(q_prev, q_cur, q_next);
+        let q_next = in_runs(d_cur, d_next, d_after, || pass.three(w + 1));
+        let r = widen(q_prev, q_cur, q_next, || pass.three(w));
         let base = w * 64;
         // Runs of set bits of `r`, carried across words.
         let mut pos = 0u32;
@@ -2335,9 +2352,54 @@ fn digit_regions(text: &[u8], mut f: impl FnMut(usize, usize)) {
     }
 }
 
+/// The bytes a run or a region may cross (all but lowercase `g` to `z` when killing), per
+/// word, each worked out when first asked for and kept while its word is in reach (four
+/// words, by word number modulo four: nothing moves from one word to the next). Words
+/// before or past the text pass (they hold no digits).
+struct Passing<'a> {
+    text: &'a [u8],
+    kill: bool,
+    /// Per slot, its word plus one (0: none yet).
+    tag: [usize; 4],
+    mask: [u64; 4],
+}
+
+impl Passing<'_> {
+    /// Words `w - 1 ..= w + 1`, `w` counted from one (0 is the word before the text).
+    #[inline]
+    fn three(&mut self, w: usize) -> [u64; 3] {
+        if !self.kill {
+            return [!0; 3];
+        }
+        [self.get(w), self.get(w + 1), self.get(w + 2)]
+    }
+
+    /// Word `w - 1` (`w` counted from one, 0 before the text).
+    #[inline]
+    fn get(&mut self, w: usize) -> u64 {
+        let slot = w & 3;
+        if self.tag[slot] == w + 1 {
+            return self.mask[slot];
+        }
+        let m = match w.checked_sub(1).and_then(|w| self.text.get(w * 64..)) {
+            Some(b) if !b.is_empty() => !range_mask(b, b'g', b'z'),
+            _ => !0,
+        };
+        self.tag[slot] = w + 1;
+        self.mask[slot] = m;
+        m
+    }
+}
+
 /// The digits of one 64-byte block (`block` may be longer or shorter; missing bytes are not
 /// digits): bit `i` set when byte `i` is an ASCII digit.
 fn digit_mask(block: &[u8]) -> u64 {
+    range_mask(block, b'0', b'9')
+}
+
+/// Bit `i` set when byte `i` of the 64-byte block is in `lo..=hi` (an ASCII range); missing
+/// bytes are in no range.
+fn range_mask(block: &[u8], lo: u8, hi: u8) -> u64 {
     let mut full = [0u8; 64];
     let block: &[u8; 64] = match block.first_chunk::<64>() {
         Some(b) => b,
@@ -2346,34 +2408,86 @@ fn digit_mask(block: &[u8]) -> u64 {
             &full
         }
     };
+    range_mask_64(block, lo, hi)
+}
+
+/// [`range_mask`] sixteen bytes at a time (SSE2, always there on x86-64): adding `0x80 - lo`
+/// moves the range to the bottom of the signed bytes, where one signed compare against
+/// `-128 + (hi - lo + 1)` picks it out. Bytes below `lo` land on non-negative values, bytes
+/// from 0x80 on (when `hi` is ASCII) on values from `-lo` up, both above the limit.
+#[cfg(target_arch = "x86_64")]
+fn range_mask_64(block: &[u8; 64], lo: u8, hi: u8) -> u64 {
+    use safe_arch::{
+        add_i8_m128i, cmp_lt_mask_i8_m128i, load_unaligned_m128i, move_mask_i8_m128i,
+        set_splat_i8_m128i,
+    };
+    let shift = set_splat_i8_m128i(i8::from_ne_bytes([0x80u8.wrapping_sub(lo)]));
+    let limit = set_splat_i8_m128i(i8::from_ne_bytes([hi.wrapping_sub(lo).wrapping_add(0x81)]));
+    let mut m = 0u64;
+    for (k, c) in block.chunks_exact(16).enumerate() {
+        let Some(c) = c.first_chunk::<16>() else {
+            continue;
+        };
+        let hits = cmp_lt_mask_i8_m128i(add_i8_m128i(load_unaligned_m128i(c), shift), limit);
+        // One bit per byte of the sixteen: the mask fits 16 bits.
+        m |= u64::from(move_mask_i8_m128i(hits) as u16) << (16 * k);
+    }
+    m
+}
+
+/// [`range_mask`] eight bytes at a time, portably (see [`range_mask_swar`]): per byte of `y = x & 0x7f`, `y + (0x80 -
+/// lo)` has its high bit set exactly when `y >= lo`, and `y + (0x7f - hi)` exactly when `y >
+/// hi`; neither sum passes 0xff, so nothing carries, and bytes with their own high bit set are
+/// dropped. The high bits are then gathered into the top byte (byte j to bit 56+j: the
+/// products land on distinct bits).
+#[cfg(not(target_arch = "x86_64"))]
+fn range_mask_64(block: &[u8; 64], lo: u8, hi: u8) -> u64 {
+    range_mask_swar(block, lo, hi)
+}
+
+/// The portable [`range_mask_64`] (also tested on x86-64 against the same reference).
+#[cfg(any(test, not(target_arch = "x86_64")))]
+fn range_mask_swar(block: &[u8; 64], lo: u8, hi: u8) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    let (lo, hi) = (u64::from(lo), u64::from(hi));
     let mut m = 0u64;
     for (k, c) in block.chunks_exact(8).enumerate() {
-        let word = c.try_into().map_or(0, u64::from_le_bytes);
-        // The high bit of each digit's byte, gathered into the top byte (byte j to bit 56+j:
-        // the products land on distinct bits, so nothing carries).
-        let gathered = ((digit_bits(word) >> 7).wrapping_mul(0x0102_0408_1020_4080)) >> 56;
-        m |= gathered << (8 * k);
+        let x = c.try_into().map_or(0, u64::from_le_bytes);
+        let y = x & (0x7f * ONES);
+        let bits = (y + (0x80 - lo) * ONES) & !(y + (0x7f - hi) * ONES) & !x & (0x80 * ONES);
+        m |= ((bits >> 7).wrapping_mul(0x0102_0408_1020_4080) >> 56) << (8 * k);
     }
     m
 }
 
 /// Digits of the middle word that are in a run of at least four digits each at most four
-/// bytes after the one before, given the digit masks of it and its neighbours.
-fn in_runs(prev: u64, cur: u64, next: u64) -> u64 {
+/// bytes after the one before with only passing bytes between, given the digit masks of it
+/// and its neighbours and (asked only when needed) their passing bytes.
+fn in_runs(prev: u64, cur: u64, next: u64, pass: impl FnOnce() -> [u64; 3]) -> u64 {
     // A run of four spans at most 13 bytes, so its digits fall on distinct bits of the three
     // words OR-ed together: fewer than four bits there means no run.
     if cur == 0 || (prev | cur | next).count_ones() < 4 {
         return 0;
     }
-    // Forward: the middle word and the next (a chain reaches 12 bytes on).
+    let [pp, pc, pn] = pass();
+    // Forward: the middle word and the next (a chain reaches 12 bytes on). `c_j` at `i`:
+    // bytes `i + 1 ..= i + j` pass, so a digit `j + 1` bytes on may follow.
     let d = u128::from(cur) | u128::from(next) << 64;
-    let step = |x: u128| d & (x >> 1 | x >> 2 | x >> 3 | x >> 4);
+    let p = u128::from(pc) | u128::from(pn) << 64;
+    let c1 = p >> 1;
+    let c2 = c1 & p >> 2;
+    let c3 = c2 & p >> 3;
+    let step = |x: u128| d & (x >> 1 | (x >> 2 & c1) | (x >> 3 & c2) | (x >> 4 & c3));
     let f2 = step(d);
     let f3 = step(f2);
     let f4 = step(f3);
     // Backward: the previous word and the middle one.
     let e = u128::from(prev) | u128::from(cur) << 64;
-    let back = |x: u128| e & (x << 1 | x << 2 | x << 3 | x << 4);
+    let q = u128::from(pp) | u128::from(pc) << 64;
+    let k1 = q << 1;
+    let k2 = k1 & q << 2;
+    let k3 = k2 & q << 3;
+    let back = |x: u128| e & (x << 1 | (x << 2 & k1) | (x << 3 & k2) | (x << 4 & k3));
     let b2 = back(e);
     let b3 = back(b2);
     let b4 = back(b3);
@@ -2382,31 +2496,58 @@ fn in_runs(prev: u64, cur: u64, next: u64) -> u64 {
     lo(f4) | hi(b4) | (lo(f3) & hi(b2)) | (lo(f2) & hi(b3))
 }
 
-/// The middle word of the run masks widened 32 bytes each way.
-fn widen(prev: u64, cur: u64, next: u64) -> u64 {
+/// The middle word of the run masks widened 32 bytes each way through passing bytes.
+fn widen(prev: u64, cur: u64, next: u64, pass: impl FnOnce() -> [u64; 3]) -> u64 {
     if prev | cur | next == 0 {
         return 0;
     }
-    let smear = |mut x: u128, up: bool| {
-        for s in [1, 2, 4, 8, 16, 1] {
-            x |= if up { x << s } else { x >> s };
+    let [pp, pc, pn] = pass();
+    // A fill by doublings: after the step by `s`, `g` holds what the seeds reach within
+    // `2s - 1` bytes and `p` the bytes whose `2s` bytes back (or on) all pass.
+    let fill = |seed: u128, ok: u128, up: bool| {
+        let sh = |x: u128, s: u32| if up { x << s } else { x >> s };
+        let (mut g, mut p) = (seed, ok);
+        for s in [1, 2, 4, 8, 16] {
+            g |= p & sh(g, s);
+            p &= sh(p, s);
         }
-        x
+        g | ok & sh(g, 1)
     };
-    let up = smear(u128::from(prev) | u128::from(cur) << 64, true);
-    let down = smear(u128::from(cur) | u128::from(next) << 64, false);
+    let up = fill(
+        u128::from(prev) | u128::from(cur) << 64,
+        u128::from(pp) | u128::from(pc) << 64,
+        true,
+    );
+    let down = fill(
+        u128::from(cur) | u128::from(next) << 64,
+        u128::from(pc) | u128::from(pn) << 64,
+        false,
+    );
     (up >> 64) as u64 | down as u64
 }
 
-/// The high bit of each byte of `x` (eight bytes, little-endian) that is an ASCII digit, all
-/// other bits clear. Per byte `y = x ^ 0x30` is below 10 exactly for a digit; `0x89 - (y &
-/// 0x7f)` has its high bit set exactly when `y & 0x7f` is below 10, and no byte borrows from
-/// the next (each subtrahend byte is at most 0x7f); bytes with their own high bit set are not
-/// digits.
-fn digit_bits(x: u64) -> u64 {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    let y = x ^ (0x30 * ONES);
-    ((0x89 * ONES) - (y & (0x7f * ONES))) & !y & (0x80 * ONES)
+/// Whether no match of `pattern` can hold a lowercase letter `g` to `z`: no literal or class
+/// in it has one (look-arounds hold no bytes). False when it does not parse.
+fn never_holds_g_to_z(pattern: &str) -> bool {
+    use regex_syntax::hir::{Class, Hir, HirKind};
+    fn clear(h: &Hir) -> bool {
+        match h.kind() {
+            HirKind::Empty | HirKind::Look(_) => true,
+            HirKind::Literal(l) => !l.0.iter().any(|b| (b'g'..=b'z').contains(b)),
+            HirKind::Class(Class::Unicode(c)) => !c
+                .ranges()
+                .iter()
+                .any(|r| r.start() <= 'z' && r.end() >= 'g'),
+            HirKind::Class(Class::Bytes(c)) => !c
+                .ranges()
+                .iter()
+                .any(|r| r.start() <= b'z' && r.end() >= b'g'),
+            HirKind::Repetition(r) => clear(&r.sub),
+            HirKind::Capture(c) => clear(&c.sub),
+            HirKind::Concat(v) | HirKind::Alternation(v) => v.iter().all(clear),
+        }
+    }
+    parse_bytes(pattern).is_some_and(|h| clear(&h))
 }
 
 /// Where a buffer starts in the whole input (for streaming).
@@ -3206,19 +3347,34 @@ mod tests {
         assert!(!group_is_whole_match(r"[a-z]+"));
     }
 
-    /// The plain byte-by-byte definition of the regions `digit_regions` reports.
-    fn reference(text: &[u8]) -> Vec<(usize, usize)> {
+    /// The plain byte-by-byte definition of the regions `digit_regions` reports: runs of four
+    /// or more digits, each at most four bytes after the one before with no killed byte
+    /// between, widened 32 bytes each way but not past a killed byte, merged when they touch.
+    fn reference(text: &[u8], kill: bool) -> Vec<(usize, usize)> {
         let n = text.len();
+        let killed = |c: u8| kill && (b'g'..=b'z').contains(&c);
         let digits: Vec<usize> = (0..n).filter(|&i| text[i].is_ascii_digit()).collect();
         let mut runs: Vec<(usize, usize)> = Vec::new();
         let mut i = 0;
         while i < digits.len() {
             let mut j = i;
-            while j + 1 < digits.len() && digits[j + 1] - digits[j] <= 4 {
+            while j + 1 < digits.len()
+                && digits[j + 1] - digits[j] <= 4
+                && !text[digits[j]..digits[j + 1]].iter().any(|&c| killed(c))
+            {
                 j += 1;
             }
             if j + 1 - i >= 4 {
-                runs.push((digits[i].saturating_sub(32), (digits[j] + 1 + 32).min(n)));
+                let (first, last) = (digits[i], digits[j]);
+                let mut s = first.saturating_sub(32);
+                while s < first && text[s..first].iter().any(|&c| killed(c)) {
+                    s += 1;
+                }
+                let mut e = (last + 1 + 32).min(n);
+                while e > last && text[last..e].iter().any(|&c| killed(c)) {
+                    e -= 1;
+                }
+                runs.push((s, e));
             }
             i = j + 1;
         }
@@ -3247,35 +3403,64 @@ mod tests {
     }
 
     #[test]
-    fn digit_bits_mark_exactly_the_digits() {
-        for b in 0..=255u8 {
-            for at in 0..8 {
-                let mut w = [b'x'; 8];
-                w[at] = b;
-                let want: u64 = w
-                    .iter()
-                    .enumerate()
-                    .map(|(j, c)| u64::from(c.is_ascii_digit()) << (8 * j + 7))
-                    .sum();
-                assert_eq!(
-                    super::digit_bits(u64::from_le_bytes(w)),
-                    want,
-                    "byte {b} at {at}"
-                );
+    fn built_in_digit_rules_never_hold_g_to_z() {
+        assert!(Scanner::new().inner.digit_kill);
+        assert!(super::never_holds_g_to_z(
+            r"(?:^|[^\w.])((?:[0-9]{1,3}\.){3}[0-9]{1,3})"
+        ));
+        assert!(super::never_holds_g_to_z(r"[A-F0-9]{4}\b"));
+        for p in [
+            r"[0-9]{4}x",
+            r"(?i)[0-9]{4}-id",
+            r"[^0-9]",
+            r"\d{4}.",
+            "[a-z0-9]{4}",
+        ] {
+            assert!(!super::never_holds_g_to_z(p), "{p}");
+        }
+    }
+
+    #[test]
+    fn range_masks_mark_exactly_the_range() {
+        for (lo, hi) in [
+            (b'0', b'9'),
+            (b'g', b'z'),
+            (0, 0x7f),
+            (b'a', b'a'),
+            (0x7f, 0x7f),
+        ] {
+            for b in 0..=255u8 {
+                for at in [0, 1, 15, 16, 33, 63] {
+                    let mut block = [if lo == b'x' { b'!' } else { b'x' }; 64];
+                    block[at] = b;
+                    let want: u64 = block
+                        .iter()
+                        .enumerate()
+                        .map(|(j, c)| u64::from((lo..=hi).contains(c)) << j)
+                        .sum();
+                    assert_eq!(super::range_mask(&block, lo, hi), want, "{lo}..={hi} {b}");
+                    assert_eq!(super::range_mask_swar(&block, lo, hi), want, "swar {b}");
+                }
             }
         }
     }
 
     proptest::proptest! {
         #[test]
-        fn digit_bits_match_a_byte_test(x in proptest::prelude::any::<u64>()) {
-            let want: u64 = x
-                .to_le_bytes()
+        fn range_masks_match_a_byte_test(
+            block in proptest::collection::vec(proptest::prelude::any::<u8>(), 64),
+            lo in 0u8..0x80,
+            len in 0u8..0x80,
+        ) {
+            let hi = lo.saturating_add(len).min(0x7f);
+            let block: [u8; 64] = block.try_into().unwrap_or([0; 64]);
+            let want: u64 = block
                 .iter()
                 .enumerate()
-                .map(|(j, c)| u64::from(c.is_ascii_digit()) << (8 * j + 7))
+                .map(|(j, c)| u64::from((lo..=hi).contains(c)) << j)
                 .sum();
-            proptest::prop_assert_eq!(super::digit_bits(x), want);
+            proptest::prop_assert_eq!(super::range_mask(&block, lo, hi), want);
+            proptest::prop_assert_eq!(super::range_mask_swar(&block, lo, hi), want);
         }
 
         #[test]
@@ -3305,9 +3490,48 @@ mod tests {
                     proptest::sample::select(b"01234567890123456789x".to_vec()), 0..700),
             ]
         ) {
-            let mut got = Vec::new();
-            digit_regions(&text, |s, e| got.push((s, e)));
-            proptest::prop_assert_eq!(got, reference(&text));
+            for kill in [false, true] {
+                let mut got = Vec::new();
+                digit_regions(&text, kill, |s, e| got.push((s, e)));
+                proptest::prop_assert_eq!(got, reference(&text, kill), "kill {}", kill);
+            }
+        }
+
+        /// The built-in digit rules find the same matches in the regions cut at `g` to `z` as
+        /// in the uncut ones, on text of numbers of every kind those rules take (and near
+        /// misses) between words, hex, base64 and separators.
+        #[test]
+        fn cut_digit_regions_keep_every_match(
+            parts in proptest::collection::vec(prop_oneof![
+                proptest::sample::select(vec![
+                    "4539 3373 4419 7924", "5186-3760-9260-3090", "3782 822463 10005",
+                    "+44 20 7946 0958", "(415) 555-2671", "202-555-0143", "536-22-8726",
+                    "GB82 WEST 1234 5698 7654 32", "DE89370400440532013000", "203.0.113.42",
+                    "10.12.0.7", "2001:0db8:85a3:0000:0000:8a2e:0370:7334", "fe80:1:2:3:4:5:6:7",
+                    "1.2.3.4.5", "v1.2.3", "x4539 3373 4419 7924", "4539 3373 4419 7924y",
+                ]).prop_map(|s| s.as_bytes().to_vec()),
+                proptest::collection::vec(
+                    proptest::sample::select(b"0123456789abcdefghijklmnopqrstuvwxyzABGHZ".to_vec()),
+                    0..40),
+                proptest::collection::vec(
+                    proptest::sample::select(b" \n.-:/+_=(),\"'".to_vec()), 0..4),
+            ], 0..40)
+        ) {
+            let text = parts.concat();
+            let s = Scanner::new();
+            let (Some(re), true) = (&s.inner.digit, s.inner.digit_kill) else {
+                return Err(proptest::test_runner::TestCaseError::fail("no cut digit regions"));
+            };
+            let matches = |kill: bool| {
+                let mut got = Vec::new();
+                digit_regions(&text, kill, |from, to| {
+                    for m in re.find_iter(regex_automata::Input::new(&text).range(from..to)) {
+                        got.push((m.pattern().as_usize(), m.start(), m.end()));
+                    }
+                });
+                got
+            };
+            proptest::prop_assert_eq!(matches(true), matches(false));
         }
     }
 }
