@@ -1757,7 +1757,7 @@ impl ScannerBuilder {
         };
         let nokw = build_many(&nokw_patterns, "keyword-less rules")?;
         let digit = build_many(&digit_patterns, "digit rules")?;
-        let digit_kill = digit_patterns.iter().all(|p| never_holds_g_to_z(p));
+        let digit_kill = digit_patterns.iter().all(|p| cut_fits(p));
         let mut baseline = HashSet::new();
         let mut baseline_prefixes = Vec::new();
         for b in self.baseline {
@@ -2285,20 +2285,27 @@ fn build_many(patterns: &[String], what: &str) -> Result<Option<Regex>> {
 /// apart, widened by 32 bytes each side and merged. Card numbers, phone numbers, SSNs, IBANs
 /// and IP addresses all live in such regions; the rest of the text is never searched for them.
 ///
-/// With `kill` (set when no digit rule's match can hold a lowercase letter `g` to `z`, see
-/// [`never_holds_g_to_z`]), such a letter breaks a run and bounds a region: digits with one
-/// between them are not close together, and a region widens only up to one. Nothing a digit
-/// rule can match is lost (a match holds its run and no such letter), while the digits inside
-/// words, base64 and most identifiers no longer make regions.
+/// With `kill` (set when no digit rule's match can hold a lowercase letter `g` to `z` nor be
+/// longer than 64 bytes, see [`cut_fits`]), such a letter breaks a run and bounds a region:
+/// digits with one between them are not close together, and a region widens only up to one,
+/// but by [`CUT_MARGIN`] bytes instead of 32. So the digits inside words, base64 and most
+/// identifiers no longer make regions, and a match that holds a run of four close digits is
+/// always inside a region (it holds no such letter, and all of it lies within 63 bytes of any
+/// digit of that run), wherever the run sits in it: an IPv6 address whose only digits are its
+/// first group, an IBAN whose only run is its last. (Uncut, a match more than 32 bytes from its
+/// run is found only when another run's region covers it; a match with no run at all, such as
+/// an IBAN of letters but for its check digits, is found only that way, cut or not, and the cut
+/// makes it rarer.)
 ///
 /// Works on bit masks, 64 bytes to a word (bit `i` of a mask is byte `i` of its block), so
 /// keyword-dense text, a fifth digits, costs no step per digit: a digit starts a forward chain
 /// of `k + 1` when one of the four bytes after it starts a chain of `k` (and the bytes between
 /// pass), and ends a backward one likewise; it is in a run of four when its two chains add up
-/// to four; the region is that set widened 32 bytes each way through passing bytes (five
-/// doublings and one more step). Each word needs its neighbours only (chains and margins
-/// reach 12 and 32 bytes), so the masks are rolled along three words at a time with nothing
-/// allocated; a word's letter mask is worked out only when a chain or a margin reaches it.
+/// to four; the region is that set widened 32 (or 63) bytes each way through passing bytes
+/// (five doublings and one more step, or six doublings). Each word needs its neighbours only
+/// (chains and margins reach 12 and at most 63 bytes), so the masks are rolled along three
+/// words at a time with nothing allocated; a word's letter mask is worked out only when a
+/// chain or a margin reaches it.
 fn digit_regions(text: &[u8], kill: bool, mut f: impl FnMut(usize, usize)) {
     let n = text.len();
     let words = n.div_ceil(64);
@@ -2318,7 +2325,7 @@ fn digit_regions(text: &[u8], kill: bool, mut f: impl FnMut(usize, usize)) {
     for w in 0..words {
         let d_after = digits_of(w + 2);
         let q_next = in_runs(d_cur, d_next, d_after, || pass.three(w + 1));
-        let r = widen(q_prev, q_cur, q_next, || pass.three(w));
+        let r = widen(q_prev, q_cur, q_next, kill, || pass.three(w));
         let base = w * 64;
         // Runs of set bits of `r`, carried across words.
         let mut pos = 0u32;
@@ -2397,25 +2404,26 @@ fn digit_mask(block: &[u8]) -> u64 {
     range_mask(block, b'0', b'9')
 }
 
-/// Bit `i` set when byte `i` of the 64-byte block is in `lo..=hi` (an ASCII range); missing
-/// bytes are in no range.
+/// Bit `i` set when byte `i` of the 64-byte block is in `lo..=hi` (an ASCII range: `lo <= hi
+/// <= 0x7f`, as every caller's constants are); missing bytes are in no range.
 fn range_mask(block: &[u8], lo: u8, hi: u8) -> u64 {
-    let mut full = [0u8; 64];
-    let block: &[u8; 64] = match block.first_chunk::<64>() {
-        Some(b) => b,
+    match block.first_chunk::<64>() {
+        Some(b) => range_mask_64(b, lo, hi),
         None => {
+            let mut full = [0u8; 64];
             full[..block.len()].copy_from_slice(block);
-            &full
+            // The zero padding is in a range that starts at 0: drop its bits.
+            range_mask_64(&full, lo, hi)
+                & u64::MAX.checked_shr(64 - block.len() as u32).unwrap_or(0)
         }
-    };
-    range_mask_64(block, lo, hi)
+    }
 }
 
 /// [`range_mask`] sixteen bytes at a time (SSE2, always there on x86-64): adding `0x80 - lo`
 /// moves the range to the bottom of the signed bytes, where one signed compare against
 /// `-128 + (hi - lo + 1)` picks it out. Bytes below `lo` land on non-negative values, bytes
 /// from 0x80 on (when `hi` is ASCII) on values from `-lo` up, both above the limit.
-#[cfg(target_arch = "x86_64")]
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
 fn range_mask_64(block: &[u8; 64], lo: u8, hi: u8) -> u64 {
     use safe_arch::{
         add_i8_m128i, cmp_lt_mask_i8_m128i, load_unaligned_m128i, move_mask_i8_m128i,
@@ -2435,19 +2443,21 @@ fn range_mask_64(block: &[u8; 64], lo: u8, hi: u8) -> u64 {
     m
 }
 
-/// [`range_mask`] eight bytes at a time, portably (see [`range_mask_swar`]): per byte of `y = x & 0x7f`, `y + (0x80 -
-/// lo)` has its high bit set exactly when `y >= lo`, and `y + (0x7f - hi)` exactly when `y >
-/// hi`; neither sum passes 0xff, so nothing carries, and bytes with their own high bit set are
-/// dropped. The high bits are then gathered into the top byte (byte j to bit 56+j: the
-/// products land on distinct bits).
-#[cfg(not(target_arch = "x86_64"))]
+/// [`range_mask`] without SSE2.
+#[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
 fn range_mask_64(block: &[u8; 64], lo: u8, hi: u8) -> u64 {
     range_mask_swar(block, lo, hi)
 }
 
-/// The portable [`range_mask_64`] (also tested on x86-64 against the same reference).
-#[cfg(any(test, not(target_arch = "x86_64")))]
+/// [`range_mask`] eight bytes at a time, portably (also tested on x86-64 against the same
+/// reference), for ASCII ranges (`hi <= 0x7f`): per byte of `y = x & 0x7f`, `y + (0x80 - lo)`
+/// has its high bit set exactly when `y >= lo`, and `y + (0x7f - hi)` exactly when `y > hi`;
+/// neither sum passes 0xff, so nothing carries, and bytes with their own high bit set are
+/// dropped. The high bits are then gathered into the top byte (byte j to bit 56+j: the
+/// products land on distinct bits).
+#[cfg(any(test, not(all(target_arch = "x86_64", target_feature = "sse2"))))]
 fn range_mask_swar(block: &[u8; 64], lo: u8, hi: u8) -> u64 {
+    debug_assert!(lo <= hi && hi <= 0x7f);
     const ONES: u64 = 0x0101_0101_0101_0101;
     let (lo, hi) = (u64::from(lo), u64::from(hi));
     let mut m = 0u64;
@@ -2496,8 +2506,13 @@ fn in_runs(prev: u64, cur: u64, next: u64, pass: impl FnOnce() -> [u64; 3]) -> u
     lo(f4) | hi(b4) | (lo(f3) & hi(b2)) | (lo(f2) & hi(b3))
 }
 
-/// The middle word of the run masks widened 32 bytes each way through passing bytes.
-fn widen(prev: u64, cur: u64, next: u64, pass: impl FnOnce() -> [u64; 3]) -> u64 {
+/// How far a cut region reaches past its run (see [`digit_regions`]): the most a word's
+/// neighbour can give, six doublings.
+const CUT_MARGIN: usize = 63;
+
+/// The middle word of the run masks widened through passing bytes 32 bytes each way, or
+/// [`CUT_MARGIN`] bytes when `far`.
+fn widen(prev: u64, cur: u64, next: u64, far: bool, pass: impl FnOnce() -> [u64; 3]) -> u64 {
     if prev | cur | next == 0 {
         return 0;
     }
@@ -2511,7 +2526,12 @@ fn widen(prev: u64, cur: u64, next: u64, pass: impl FnOnce() -> [u64; 3]) -> u64
             g |= p & sh(g, s);
             p &= sh(p, s);
         }
-        g | ok & sh(g, 1)
+        if far {
+            // Within 63 bytes.
+            g | p & sh(g, 32)
+        } else {
+            g | ok & sh(g, 1)
+        }
     };
     let up = fill(
         u128::from(prev) | u128::from(cur) << 64,
@@ -2524,6 +2544,16 @@ fn widen(prev: u64, cur: u64, next: u64, pass: impl FnOnce() -> [u64; 3]) -> u64
         false,
     );
     (up >> 64) as u64 | down as u64
+}
+
+/// Whether a digit rule's regions may be cut (see [`digit_regions`]): its matches hold no
+/// lowercase `g` to `z` and are at most 64 bytes long, so all of a match lies within
+/// [`CUT_MARGIN`] bytes of any of its digits.
+fn cut_fits(pattern: &str) -> bool {
+    never_holds_g_to_z(pattern)
+        && parse_bytes(pattern)
+            .and_then(|h| h.properties().maximum_len())
+            .is_some_and(|n| n <= CUT_MARGIN + 1)
 }
 
 /// Whether no match of `pattern` can hold a lowercase letter `g` to `z`: no literal or class
@@ -3349,7 +3379,8 @@ mod tests {
 
     /// The plain byte-by-byte definition of the regions `digit_regions` reports: runs of four
     /// or more digits, each at most four bytes after the one before with no killed byte
-    /// between, widened 32 bytes each way but not past a killed byte, merged when they touch.
+    /// between, widened 32 bytes (63 when killing) each way but not past a killed byte, merged
+    /// when they touch.
     fn reference(text: &[u8], kill: bool) -> Vec<(usize, usize)> {
         let n = text.len();
         let killed = |c: u8| kill && (b'g'..=b'z').contains(&c);
@@ -3366,11 +3397,12 @@ mod tests {
             }
             if j + 1 - i >= 4 {
                 let (first, last) = (digits[i], digits[j]);
-                let mut s = first.saturating_sub(32);
+                let margin = if kill { super::CUT_MARGIN } else { 32 };
+                let mut s = first.saturating_sub(margin);
                 while s < first && text[s..first].iter().any(|&c| killed(c)) {
                     s += 1;
                 }
-                let mut e = (last + 1 + 32).min(n);
+                let mut e = (last + 1 + margin).min(n);
                 while e > last && text[last..e].iter().any(|&c| killed(c)) {
                     e -= 1;
                 }
@@ -3402,6 +3434,46 @@ mod tests {
         }
     }
 
+    /// Numbers whose only run is far from one end, between words that cut the regions (the
+    /// shapes an uncut 32-byte margin finds only when some other run's region covers them).
+    #[test]
+    fn cut_regions_reach_numbers_whose_run_is_far_from_an_end() {
+        let s = Scanner::new();
+        let re = s.inner.digit.as_ref().expect("digit rules");
+        for (text, number) in [
+            (
+                "ref 1234 to QA11 ABCD EFGH IJKL MNOP QRST UVWX 1234 on 5678",
+                "QA11 ABCD EFGH IJKL MNOP QRST UVWX 1234",
+            ),
+            (
+                "x 2001:abcd:abcd:abcd:abcd:abcd:abcd:abcd to 5555",
+                "2001:abcd:abcd:abcd:abcd:abcd:abcd:abcd",
+            ),
+            (
+                "8080 to fd00:abcd:beef:cafe:dead:face:feed:1234 on 8443",
+                "fd00:abcd:beef:cafe:dead:face:feed:1234",
+            ),
+        ] {
+            let text = text.as_bytes();
+            let ps = text
+                .windows(number.len())
+                .position(|w| w == number.as_bytes())
+                .expect("planted");
+            let pe = ps + number.len();
+            let mut got = Vec::new();
+            digit_regions(text, true, |from, to| {
+                got.extend(
+                    re.find_iter(Input::new(text).range(from..to))
+                        .map(|m| (m.start(), m.end())),
+                );
+            });
+            assert!(
+                got.iter().any(|&(ms, me)| ms <= ps && me >= pe),
+                "{number}: {got:?}"
+            );
+        }
+    }
+
     #[test]
     fn built_in_digit_rules_never_hold_g_to_z() {
         assert!(Scanner::new().inner.digit_kill);
@@ -3415,8 +3487,26 @@ mod tests {
             r"[^0-9]",
             r"\d{4}.",
             "[a-z0-9]{4}",
+            r"(?u:\w)",
+            r"(?iu)k",
+            "[[:alpha:]]",
         ] {
             assert!(!super::never_holds_g_to_z(p), "{p}");
+        }
+        assert!(super::never_holds_g_to_z(r"(?i)[a-f0-9]{4}"));
+        // Cut only when a match also fits the margin.
+        assert!(super::cut_fits(r"[0-9]{4}(?:-[0-9]{4}){3}"));
+        assert!(super::cut_fits(&format!(
+            "[0-9]{{{}}}",
+            super::CUT_MARGIN + 1
+        )));
+        for p in [
+            format!("[0-9]{{{}}}", super::CUT_MARGIN + 2),
+            "[0-9]{4}[ ]*".to_string(),
+            "[0-9]{4}x".to_string(),
+            "(".to_string(),
+        ] {
+            assert!(!super::cut_fits(&p), "{p}");
         }
     }
 
@@ -3431,7 +3521,7 @@ mod tests {
         ] {
             for b in 0..=255u8 {
                 for at in [0, 1, 15, 16, 33, 63] {
-                    let mut block = [if lo == b'x' { b'!' } else { b'x' }; 64];
+                    let mut block = [b'x'; 64];
                     block[at] = b;
                     let want: u64 = block
                         .iter()
@@ -3440,6 +3530,16 @@ mod tests {
                         .sum();
                     assert_eq!(super::range_mask(&block, lo, hi), want, "{lo}..={hi} {b}");
                     assert_eq!(super::range_mask_swar(&block, lo, hi), want, "swar {b}");
+                }
+                // A short block: missing bytes are in no range.
+                for len in [0, 1, 7, 8, 17, 63] {
+                    let block = vec![b; len];
+                    let want = if (lo..=hi).contains(&b) && len > 0 {
+                        u64::MAX >> (64 - len)
+                    } else {
+                        0
+                    };
+                    assert_eq!(super::range_mask(&block, lo, hi), want, "short {len} {b}");
                 }
             }
         }
@@ -3497,41 +3597,61 @@ mod tests {
             }
         }
 
-        /// The built-in digit rules find the same matches in the regions cut at `g` to `z` as
-        /// in the uncut ones, on text of numbers of every kind those rules take (and near
-        /// misses) between words, hex, base64 and separators.
+        /// In the regions cut at `g` to `z`, the built-in digit rules find every number of
+        /// theirs that holds a run of four close digits, wherever the run sits in it (IPv6 and
+        /// IBANs whose only run is more than 32 bytes from one end included), planted between
+        /// words, hex, base64 and digits of all densities.
         #[test]
-        fn cut_digit_regions_keep_every_match(
-            parts in proptest::collection::vec(prop_oneof![
+        fn cut_digit_regions_find_every_number_with_a_run(
+            parts in proptest::collection::vec((
                 proptest::sample::select(vec![
                     "4539 3373 4419 7924", "5186-3760-9260-3090", "3782 822463 10005",
                     "+44 20 7946 0958", "(415) 555-2671", "202-555-0143", "536-22-8726",
                     "GB82 WEST 1234 5698 7654 32", "DE89370400440532013000", "203.0.113.42",
                     "10.12.0.7", "2001:0db8:85a3:0000:0000:8a2e:0370:7334", "fe80:1:2:3:4:5:6:7",
-                    "1.2.3.4.5", "v1.2.3", "x4539 3373 4419 7924", "4539 3373 4419 7924y",
-                ]).prop_map(|s| s.as_bytes().to_vec()),
+                    "2001:abcd:abcd:abcd:abcd:abcd:abcd:abcd", "fd00:abcd:beef:cafe:dead:face:feed:1234",
+                    "QA11 ABCD EFGH IJKL MNOP QRST UVWX 1234", "NL91 ABNA 0417 1643 00",
+                    "1.2.3.4.5", "v1.2.3", "x4539 3373 4419 7924",
+                ]),
                 proptest::collection::vec(
-                    proptest::sample::select(b"0123456789abcdefghijklmnopqrstuvwxyzABGHZ".to_vec()),
-                    0..40),
-                proptest::collection::vec(
-                    proptest::sample::select(b" \n.-:/+_=(),\"'".to_vec()), 0..4),
-            ], 0..40)
+                    proptest::sample::select(b"0123456789abcdefghijklmnopqrstuvwxyzABGHZ .:-".to_vec()),
+                    0..70),
+            ), 0..12)
         ) {
-            let text = parts.concat();
             let s = Scanner::new();
             let (Some(re), true) = (&s.inner.digit, s.inner.digit_kill) else {
                 return Err(proptest::test_runner::TestCaseError::fail("no cut digit regions"));
             };
-            let matches = |kill: bool| {
-                let mut got = Vec::new();
-                digit_regions(&text, kill, |from, to| {
-                    for m in re.find_iter(regex_automata::Input::new(&text).range(from..to)) {
-                        got.push((m.pattern().as_usize(), m.start(), m.end()));
-                    }
-                });
-                got
+            // A number counts when the rules match it on its own and it holds a run.
+            let counts = |n: &str| {
+                let alone = format!("  {n}  ");
+                let found = re.find_iter(alone.as_bytes()).any(|m| m.start() <= 2 && m.end() >= n.len() + 2);
+                found && reference(n.as_bytes(), true).iter().any(|&(s, e)| s == 0 && e == n.len())
             };
-            proptest::prop_assert_eq!(matches(true), matches(false));
+            let mut text = Vec::new();
+            let mut want = Vec::new();
+            for (number, filler) in &parts {
+                text.extend_from_slice(filler);
+                text.extend_from_slice(b"  ");
+                if counts(number) {
+                    want.push((text.len(), text.len() + number.len()));
+                }
+                text.extend_from_slice(number.as_bytes());
+                text.extend_from_slice(b"  ");
+            }
+            let mut got = Vec::new();
+            digit_regions(&text, true, |from, to| {
+                for m in re.find_iter(regex_automata::Input::new(&text).range(from..to)) {
+                    got.push((m.start(), m.end()));
+                }
+            });
+            for (ps, pe) in want {
+                proptest::prop_assert!(
+                    got.iter().any(|&(ms, me)| ms <= ps && me >= pe),
+                    "{:?} not found in {:?}", String::from_utf8_lossy(&text[ps..pe]),
+                    String::from_utf8_lossy(&text)
+                );
+            }
         }
     }
 }
