@@ -2133,6 +2133,9 @@ impl Scanner {
             if !v.check(secret) {
                 return false;
             }
+            if v == crate::Validator::Luhn && crate::validate::in_number_list(text, s, e) {
+                return false;
+            }
         }
         if c.rule.placeholders && is_placeholder_with(secret, stats.as_ref().map(|(_, st)| st)) {
             return false;
@@ -2140,7 +2143,10 @@ impl Scanner {
         if c.allow.iter().any(|a| a.is_match(secret)) {
             return false;
         }
-        if c.rule.generic && !generic_value_ok(text, s, e, kw.map(|(a, b)| &text[a..b])) {
+        if c.rule.generic
+            && (!generic_value_ok(text, s, e, kw.map(|(a, b)| &text[a..b]))
+                || kw.is_some_and(|(ks, _)| websocket_header(&text[..ks])))
+        {
             return false;
         }
         !self.inner.allowlist.allows_secret(secret)
@@ -2755,6 +2761,9 @@ fn generic_value_ok(text: &[u8], s: usize, e: usize, kw: Option<&[u8]>) -> bool 
     if !quoted && text.get(e) == Some(&b')') {
         return false; // an argument in a call, not an assignment
     }
+    if !quoted && text.get(e) == Some(&b'<') && text.get(e + 1) != Some(&b'/') {
+        return false; // a generic type (`key: PrivatePkcs8KeyDer<'a>`), not a value
+    }
     // Runs such as `12345678` or `abcdefgh` (any case): eight-byte windows compared as words.
     const RUNS: [u64; 4] = [
         u64::from_le_bytes(*b"12345678"),
@@ -2772,6 +2781,17 @@ fn generic_value_ok(text: &[u8], s: usize, e: usize, kw: Option<&[u8]>) -> bool 
         return false;
     }
     if quoted && v.contains(&b'.') && looks_like_identifier(v) {
+        return false;
+    }
+    // A quoted constant or variable name (`"CLIENT_TRAFFIC_SECRET_0"`, `"DB_TOKEN_2"`): upper
+    // snake case of words. (Passwords may be anything, so not for them.)
+    if quoted
+        && !password_like
+        && v.contains(&b'_')
+        && v.iter()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || *b == b'_')
+        && looks_like_identifier(v)
+    {
         return false;
     }
     let has_digit = v.iter().any(u8::is_ascii_digit);
@@ -2812,6 +2832,14 @@ fn generic_value_ok(text: &[u8], s: usize, e: usize, kw: Option<&[u8]>) -> bool 
         }
     }
     true
+}
+
+/// Whether the keyword follows `websocket-` or `websocket_` (`Sec-WebSocket-Key`: the
+/// handshake's public nonce, not a secret).
+fn websocket_header(before: &[u8]) -> bool {
+    before.len().checked_sub(10).is_some_and(|i| {
+        before[i..i + 9].eq_ignore_ascii_case(b"websocket") && matches!(before[i + 9], b'-' | b'_')
+    })
 }
 
 fn looks_like_identifier(v: &[u8]) -> bool {

@@ -8,7 +8,10 @@ use base64::Engine as _;
 #[serde(rename_all = "kebab-case")]
 #[non_exhaustive]
 pub enum Validator {
-    /// Payment card number: digits (separators ignored) pass the Luhn checksum.
+    /// Payment card number: digits (separators ignored) pass the Luhn checksum, the number is
+    /// not within 64 of a power of two, and it is not an unquoted integer next to other
+    /// numeric literals in a comma-and-space list of code (`f(5503284107318959, 446)`) unless
+    /// a card word (`card`, `visa`, `pan`, ...) comes in the 64 bytes before it.
     Luhn,
     /// IBAN: known country length and mod-97 == 1.
     Iban,
@@ -308,6 +311,155 @@ fn iban_len(cc: &[u8]) -> Option<usize> {
     T.iter().find(|(c, _)| c.as_slice() == cc).map(|(_, n)| *n)
 }
 
+/// Whether the card-shaped `text[s..e]` is a number among numbers of code rather than a card:
+/// its digits are unbroken and unquoted, the list element just before or after it (across a
+/// comma and whitespace, as code is laid out: `f(5503284107318959, 446)`, a table's
+/// `116490258898219,\n    2213314919066161,`) is a numeric literal, and no card word (`card`,
+/// `credit`, `debit`, `visa`, `amex`, `payment`, or `pan`, `cc`, `cvv` as words) is in the 64
+/// bytes before it. A tenth of such integers pass Luhn by chance; cards are written in
+/// groups, quoted, or named. Comma-separated values without a space (`4539...,12,2025`) are
+/// not code and keep their cards.
+pub(crate) fn in_number_list(text: &[u8], s: usize, e: usize) -> bool {
+    let Some(v) = text.get(s..e) else {
+        return false;
+    };
+    if v.is_empty() || !v.iter().all(u8::is_ascii_digit) {
+        return false;
+    }
+    if s > 0 && matches!(text[s - 1], b'"' | b'\'' | b'`') {
+        return false;
+    }
+    if card_word_before(&text[s.saturating_sub(64)..s]) {
+        return false;
+    }
+    let blank = |b: u8| matches!(b, b' ' | b'\t' | b'\n' | b'\r');
+    // The element before: `NUMBER,<blank>+` then ours.
+    let before = {
+        let mut i = s;
+        let mut blanks = 0;
+        while i > 0 && blank(text[i - 1]) {
+            i -= 1;
+            blanks += 1;
+        }
+        if blanks > 0 && i > 0 && text[i - 1] == b',' {
+            let end = i - 1;
+            let mut j = end;
+            while j > 0
+                && (text[j - 1].is_ascii_alphanumeric() || matches!(text[j - 1], b'_' | b'.'))
+            {
+                j -= 1;
+            }
+            numeric_literal(&text[j..end])
+        } else {
+            false
+        }
+    };
+    // The element after: ours, `<spaces>,<blank>+NUMBER`.
+    let after = || {
+        let mut i = e;
+        while i < text.len() && matches!(text[i], b' ' | b'\t') {
+            i += 1;
+        }
+        if text.get(i) != Some(&b',') {
+            return false;
+        }
+        i += 1;
+        let from = i;
+        while i < text.len() && blank(text[i]) {
+            i += 1;
+        }
+        if i == from {
+            return false;
+        }
+        if text.get(i) == Some(&b'-') {
+            i += 1;
+        }
+        let mut j = i;
+        while j < text.len() && (text[j].is_ascii_alphanumeric() || matches!(text[j], b'_' | b'.'))
+        {
+            j += 1;
+        }
+        numeric_literal(&text[i..j])
+    };
+    before || after()
+}
+
+/// A word that names a payment card in `w` (ASCII case-insensitive): `card`, `credit`,
+/// `debit`, `visa`, `amex`, `payment` anywhere, `pan`, `cc`, `cvv` as whole words.
+fn card_word_before(w: &[u8]) -> bool {
+    let lower: Vec<u8> = w.iter().map(u8::to_ascii_lowercase).collect();
+    let has = |p: &[u8]| memchr::memmem::find(&lower, p).is_some();
+    if [
+        &b"card"[..],
+        b"credit",
+        b"debit",
+        b"visa",
+        b"amex",
+        b"payment",
+    ]
+    .iter()
+    .any(|p| has(p))
+    {
+        return true;
+    }
+    lower
+        .split(|b| !b.is_ascii_alphanumeric())
+        .any(|word| matches!(word, b"pan" | b"cc" | b"cvv"))
+}
+
+/// A numeric literal of code: digits (with `_` or one `.`), an optional exponent and an
+/// optional type suffix (`446`, `1_000`, `1e9`, `0.5f64`, `10u64`, `7L`); a leading sign
+/// is the caller's.
+fn numeric_literal(t: &[u8]) -> bool {
+    if !t.first().is_some_and(u8::is_ascii_digit) {
+        return false;
+    }
+    let mut i = 0;
+    let mut dot = false;
+    while i < t.len() && (t[i].is_ascii_digit() || t[i] == b'_' || (t[i] == b'.' && !dot)) {
+        dot |= t[i] == b'.';
+        i += 1;
+    }
+    if i < t.len() && matches!(t[i], b'e' | b'E') && t.get(i + 1).is_some_and(u8::is_ascii_digit) {
+        i += 1;
+        while i < t.len() && t[i].is_ascii_digit() {
+            i += 1;
+        }
+    }
+    let suffix = &t[i..];
+    suffix.is_empty()
+        || matches!(
+            suffix,
+            b"u8"
+                | b"u16"
+                | b"u32"
+                | b"u64"
+                | b"u128"
+                | b"usize"
+                | b"i8"
+                | b"i16"
+                | b"i32"
+                | b"i64"
+                | b"i128"
+                | b"isize"
+                | b"f32"
+                | b"f64"
+                | b"L"
+                | b"l"
+                | b"UL"
+                | b"ul"
+                | b"LL"
+                | b"ULL"
+                | b"u"
+                | b"U"
+                | b"f"
+                | b"F"
+                | b"d"
+                | b"D"
+                | b"n"
+        )
+}
+
 /// A plausible payment card: Luhn-valid, and not an integer constant of code (a number within
 /// 64 of a power of two, as bit masks and limits are).
 pub(crate) fn card_ok(s: &[u8]) -> bool {
@@ -476,6 +628,49 @@ fn phone_ok(s: &[u8]) -> bool {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    /// `in_number_list` on the marked number (`#` before it) of each text.
+    fn listed(t: &str) -> bool {
+        let s = t.find('#').unwrap();
+        let text = t.replace('#', "");
+        let e = s + text[s..].bytes().take_while(u8::is_ascii_digit).count();
+        in_number_list(text.as_bytes(), s, e)
+    }
+
+    #[test]
+    fn numbers_among_numbers_of_code() {
+        for t in [
+            "check_normalize(#5503284107318959, 446, 11270725851789228032, 435);",
+            "round_to_f64(11270725851789228032, 435, #5503284107318959, 446);",
+            "f::<f64, { B }>(5, -640, false, #4172256988254845, 10);",
+            "    116490258898219,\n    #2213314919066161,\n    42",
+            "[#4539337344197924, -1_000u64]",
+            "(0.5f64, #4539337344197924)",
+            "span, 12, #4539337344197924",
+        ] {
+            assert!(listed(t), "{t}");
+        }
+        for t in [
+            "card: #4539337344197924, 446",
+            "cards = [4111111111111111, #4539337344197924, 12]",
+            "PAN #4539337344197924, 12",
+            "#4539337344197924,12,2025",
+            "x(\"#4539337344197924\", 12)",
+            "f(#4539337344197924, false)",
+            "f(#4539337344197924)",
+            "f(a, #4539337344197924, b2)",
+        ] {
+            assert!(!listed(t), "{t}");
+        }
+        assert!(!in_number_list(b"4539 3373 4419 7924, 12", 0, 19));
+        assert!(!in_number_list(b"12, 45", 4, 99));
+        for n in ["446", "1_000", "1e9", "0.5f64", "10u64", "7L", "3.14"] {
+            assert!(numeric_literal(n.as_bytes()), "{n}");
+        }
+        for n in ["", "b2", "0x1f", "1.2.3", "12abc", "e9"] {
+            assert!(!numeric_literal(n.as_bytes()), "{n}");
+        }
+    }
 
     #[test]
     fn luhn_known() {

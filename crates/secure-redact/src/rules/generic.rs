@@ -12,10 +12,12 @@ pub(crate) fn rules() -> Vec<Spec> {
             .generic().win(64, 320).hit(crate::HitCheck::Assignment).anchored()
             .pos(&["genericToken = \"Zf3D0LXCM3EIMbgJpUNnkRtOfOueHznB\"", "{\"config.ini\": \"MY_TOKEN=eprhly7eq5wx7kjhgi2fc85c\\nX=1\"}",
                    "db_password: 'Tr0ub4dor-x9Qm2'", "<apiKey>\n    q8Rz3kLm9Vt2Xw7Yp4Bn\n</apiKey>", "System.setProperty(\"APP_SECRET\", \"q8Rz3kLm9Vt2Xw7Yp4Bn\")",
-                   "some_api_token_123 = \"7ajYBc3d0Sm5pTlrbB8MurKPwWYLeqMCZFVZMMJPCWNxfLSeTjFRBKaiLJXN\""])
+                   "some_api_token_123 = \"7ajYBc3d0Sm5pTlrbB8MurKPwWYLeqMCZFVZMMJPCWNxfLSeTjFRBKaiLJXN\"", "<password>Tr0ub4dor-x9Qm2</password>"])
             .neg(&["sequenceKey = \"18\"", "password = \"${DB_PASSWORD}\"", "token: TokenStream2,", "api_key = \"your-api-key-here\"",
                    "administrator_login_password = var.db_password", "let key = key_bytes2;", "const keyStr = \"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789\"",
-                   "\"kms_key_id\": \"555ea4a3-d53a-4412-9c66-3a7cb667b0d6\",", "secret = \"changeme\""]),
+                   "\"kms_key_id\": \"555ea4a3-d53a-4412-9c66-3a7cb667b0d6\",", "secret = \"changeme\"",
+                   "ServerApplicationTrafficSecret => \"SERVER_TRAFFIC_SECRET_0\",", "API_KEY_ENV = \"ACME_API_KEY_V2\"",
+                   ".header(\"sec-websocket-key\", \"6D69KGBOr4Re+Nj6zx9aQA==\")", "fn from(key: PrivatePkcs1KeyDer<'a>) -> Self {"]),
     ]
 }
 
