@@ -141,9 +141,25 @@ impl HitCheck {
                     && e < text.len()
                     && text[s - 1].is_ascii_alphanumeric()
                     && text[e].is_ascii_alphanumeric()
+                    && !in_url_userinfo(text, s)
             }
         }
     }
+}
+
+/// Whether the `@` at `at` ends a URL's userinfo (`postgres://admin:pw@db.internal`,
+/// `ssh://deploy@host.example.net`): the bytes before it, back to the first `/`, blank, quote,
+/// `<`, `>` or `@` (at most 256), are preceded by `://`. Such a `user@host` is not an e-mail
+/// address (the password is `url-credentials`' to find).
+fn in_url_userinfo(text: &[u8], at: usize) -> bool {
+    let from = at.saturating_sub(256);
+    let stop = text[from..at].iter().rposition(|b| {
+        matches!(
+            b,
+            b'/' | b' ' | b'\t' | b'\n' | b'\r' | b'"' | b'\'' | b'<' | b'>' | b'@'
+        )
+    });
+    stop.is_some_and(|i| text[..from + i + 1].ends_with(b"://"))
 }
 
 fn default_level() -> Level {

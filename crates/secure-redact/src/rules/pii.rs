@@ -10,8 +10,10 @@ pub(crate) fn rules() -> Vec<Spec> {
         raw("email", "E-mail address", Internal, &["@"],
             r"(?:^|[^A-Za-z0-9._%+\-])([A-Za-z0-9][A-Za-z0-9._%+\-]{0,63}@[A-Za-z0-9](?:[A-Za-z0-9\-]{0,62}\.)+[A-Za-z]{2,24})\b").win(72, 260).hit(crate::HitCheck::EmailAt)
             .allow(&[r"(?i)@(?:example|test|localhost|domain|email|company)\.(?:com|org|net|io)$", r"(?i)^(?:git|noreply|no-reply|user|username|name|you|your\.?name|someone|foo|bar)@"])
-            .pos(&["contact: jane.doe@acme-corp.de", "mailto:ops+alerts@mail.globex.io"])
-            .neg(&["user@example.com", "git@github.com:org/repo.git", "version@1.2.3"]),
+            .pos(&["contact: jane.doe@acme-corp.de", "mailto:ops+alerts@mail.globex.io",
+                   "https://acme-corp.de/contact?email=jane.doe@acme-corp.de"])
+            .neg(&["user@example.com", "git@github.com:org/repo.git", "version@1.2.3",
+                   "postgres://admin:S3cr3tPassw0rd@db.internal:5432/app", "ssh://deploy@build.acme-corp.net/srv"]),
         raw("phone-number", "Phone number (E.164 or North American)", Internal, &[],
             r"(?:^|[^\w+.\-/])(\+[1-9][0-9]{0,2}[ .\-]?(?:\([0-9]{1,4}\)[ .\-]?)?[0-9]{2,4}(?:[ .\-][0-9]{2,4}){1,4}|\([2-9][0-9]{2}\) ?[2-9][0-9]{2}-[0-9]{4}|[2-9][0-9]{2}-[2-9][0-9]{2}-[0-9]{4})(?:[^\w.\-/]|$)")
             .val(Phone)
