@@ -32,6 +32,14 @@ pub enum Validator {
     /// Looks like a random token: [`Validator::Mixed`] and not a code identifier or type name
     /// (`AuthorizationRef`, `MI_UserCredentials_0`).
     Token,
+    /// A PEM private key, base64-encoded (as Kubernetes secrets and env files hold them): the
+    /// first 48 decoded bytes open with `-----BEGIN` and name a `PRIVATE KEY`.
+    PemBase64,
+    /// A typed password with symbols: at least one of `!@#$%^&*?`, three of lower case, upper
+    /// case, digits and symbols, no brackets, `<>`, `|`, `;`, `,` or backslash (regexes, code,
+    /// lists), not starting with `$`, `%` or `/` and with at most one `/` (a variable, a
+    /// format, a path).
+    Password,
 }
 
 impl Validator {
@@ -48,6 +56,8 @@ impl Validator {
             Validator::Phone => phone_ok(s),
             Validator::Mixed => classes(s) >= 2,
             Validator::Token => classes(s) >= 2 && !code_identifier(s),
+            Validator::PemBase64 => pem_base64_ok(s),
+            Validator::Password => password_ok(s),
         }
     }
 }
@@ -577,6 +587,45 @@ pub fn ssn_ok(s: &[u8]) -> bool {
         && serial != 0
         && !d.iter().all(|&x| x == d[0])
         && d[..] != [1, 2, 3, 4, 5, 6, 7, 8, 9]
+}
+
+/// See [`Validator::PemBase64`]: the first 64 base64 characters (line breaks and escaped
+/// `\n` skipped) decode to the armour line of a private key.
+fn pem_base64_ok(s: &[u8]) -> bool {
+    let mut head = Vec::with_capacity(64);
+    let mut i = 0;
+    while i < s.len() && head.len() < 64 {
+        match s[i] {
+            b'\\' => i += 1, // `\n`: skip both
+            b if b.is_ascii_alphanumeric() || b == b'+' || b == b'/' => head.push(b),
+            _ => {}
+        }
+        i += 1;
+    }
+    head.truncate(head.len() / 4 * 4);
+    let Ok(dec) = base64::engine::general_purpose::STANDARD.decode(&head) else {
+        return false;
+    };
+    dec.starts_with(b"-----BEGIN") && memchr::memmem::find(&dec, b"PRIVATE KEY").is_some()
+}
+
+/// See [`Validator::Password`].
+fn password_ok(s: &[u8]) -> bool {
+    if s.first().is_some_and(|b| matches!(b, b'$' | b'%' | b'/'))
+        || s.iter().filter(|&&b| b == b'/').count() >= 2
+    {
+        return false;
+    }
+    if s.iter().any(|b| {
+        matches!(
+            b,
+            b'(' | b')' | b'[' | b']' | b'{' | b'}' | b'<' | b'>' | b'|' | b';' | b',' | b'\\'
+        ) || !b.is_ascii_graphic()
+    }) {
+        return false;
+    }
+    let special = s.iter().any(|b| b"!@#$%^&*?".contains(b));
+    special && classes(s) + 1 >= 3
 }
 
 fn pem_body_ok(s: &[u8]) -> bool {

@@ -26,6 +26,9 @@ pub(crate) fn rules() -> Vec<Spec> {
         ctx("cohere-api-token", "Cohere API key", Sensitive, &["cohere", "co_api_key"], r"cohere|co_api_key", r"[A-Za-z0-9]{40}").ent(4.0)
             .pos(&["export CO_API_KEY=DAYaMLde8G1QVux2za1W82BZuskILzCUDB1dkiec"])
             .neg(&["CO_API_KEY=xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"]),
+        raw("tavily-api-key", "Tavily search API key", Sensitive, &["tvly-"], r"\b(tvly-(?:dev-|prod-)?[A-Za-z0-9]{32})\b").ent(3.5)
+            .pos(&["TAVILY_API_KEY=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", "key: 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"])
+            .neg(&["tvly-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"]),
         raw("groq-api-key", "Groq API key", Sensitive, &["gsk_"], r"\b(gsk_[A-Za-z0-9]{52})\b").ent(3.5)
             .pos(&["GROQ_API_KEY=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"]),
         raw("perplexity-api-key", "Perplexity API key", Sensitive, &["pplx-"], r"\b(pplx-[A-Za-z0-9]{48})(?:[^A-Za-z0-9_\-]|$)")

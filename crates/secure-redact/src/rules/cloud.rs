@@ -120,7 +120,7 @@ pub(crate) fn rules() -> Vec<Spec> {
             r#"(?i:[\w\-]*password)\s*=\s*"([^"$\s]{6,})""#).path(r"(?i)\.(?:tf|tfvars|hcl)$").ent(2.5)
             .pos(&[]).neg(&[]),
         raw("vault-service-token", "HashiCorp Vault service token", Classified, &["hvs.", "vault"],
-            r"(?:\b(hvs\.[A-Za-z0-9_\-]{90,120})|(?i:vault)[\w.\-]{0,30}[\x22'`]?\s*[:=]?\s*[\x22'`]?(s\.[A-Za-z0-9]{24})\b)").ent(3.5)
+            r"(?:\b(hvs\.[A-Za-z0-9_\-]{90,120})|(?i:vault)[\w.\-]{0,30}[\x22'`]?\s*[:=]?\s*[\x22'`]?(s\.(?:[A-Za-z0-9]{24}|[A-Za-z0-9_\-]{90,120}))\b)").ent(3.5)
             .pos(&["VAULT_TOKEN=s.8Ui8cEyaTlZ5kIJxDwvDIBpj", "hvs.CAESIP2jTxc9S2K7Z6CtcFWQv7-044m_oSsxnPE1H3nF89l3GiYKHGh2cy5sQmlIZVNyTWJNcDRsYWJpQjlhYjVlb1cQh6PL8wEYAg"])
             .neg(&["s.xxxxxxxxxxxxxxxxxxxxxxxx", "s.AcceptanceTimeoutSeconds "]),
         // The keyword is the token's own prefix: `token` followed by an assignment is common in
@@ -130,11 +130,15 @@ pub(crate) fn rules() -> Vec<Spec> {
             .pos(&["token: s.ZC9Ecf4M5g9o34Q6RkzGsj0z"]),
         raw("vault-batch-token", "HashiCorp Vault batch token", Sensitive, &["hvb."], r"\b(hvb\.[A-Za-z0-9_\-]{138,})")
             .pos(&["hvb.joah0-14rf5r1n38cfz8decqlm7gbk7j0ocrs9ofji96vbbho2bjubyogxna884qmfkoea5sokt6s7idaws6uuk2nfktpomng9jax-rlx69d-o4ake5u5t-0f1rlxq1ot4agxk84ny"]),
+        raw("vault-unseal-key", "HashiCorp Vault unseal key as `vault operator init` prints it", Classified, &["unseal key"],
+            r"(?i:unseal key)(?: [0-9]{1,2})?:[ \t]*([A-Za-z0-9+/]{43}=|[a-f0-9]{64})(?:[^A-Za-z0-9+/=]|$)").win(0, 120)
+            .pos(&["Unseal Key 1: hT61qtc4xatws8phP9nhFyJfm5di4PzJ59FHz5r1pY4="]),
         raw("pulumi-api-token", "Pulumi access token", Sensitive, &["pul-"], r"\b(pul-[a-f0-9]{40})\b")
             .pos(&["PULUMI_ACCESS_TOKEN=pul-b3e0d12f5d9b696648d257cc4490d9336a16171c"]),
-        raw("doppler-api-token", "Doppler token", Sensitive, &["dp.pt.", "dp.st.", "dp.sa.", "dp.ct.", "dp.scim."],
-            r"\b(dp\.(?:pt|st|sa|ct|scim)\.[A-Za-z0-9]{40,44})\b")
-            .pos(&["DOPPLER_TOKEN=dp.pt.gxkj6h56qxufoj4tvlb5ss7ndllxpumd94ohycleck8"]),
+        raw("doppler-api-token", "Doppler token", Sensitive, &["dp.pt.", "dp.st.", "dp.sa.", "dp.ct.", "dp.scim.", "dp.audit."],
+            r"\b(dp\.(?:pt|st(?:\.[a-z0-9_\-]{1,40})?|sa|ct|scim|audit)\.[A-Za-z0-9]{40,44})\b")
+            .pos(&["DOPPLER_TOKEN=dp.pt.gxkj6h56qxufoj4tvlb5ss7ndllxpumd94ohycleck8", "dp.audit.ESQedUStPKR0CsTy4Qwb8DwkNhFdnXsiVpzz63FfkCz",
+                   "DOPPLER_TOKEN=dp.st.prd.Jr4i0B3JrTAwR4y9ojfljoQoaF1LlqsajAIxNKu8iS2"]),
         raw("kubernetes-secret-yaml", "Kubernetes Secret manifest with data values", Sensitive, &["kind:"],
             r"(?s)(?i:kind:\s*[\x22']?secret[\x22']?)[ \t]*\r?\n(?:.*?\n)?[ \t]*(?:data|stringData):[ \t]*\n(?:[ \t]*#[^\n]*\n)*[ \t]+[\w.\-]+:[ \t]*(?:\|[\-+]?[ \t]*\n[ \t]+)?[\x22']?([A-Za-z0-9+/]{4,}={0,2})[\x22']?|(?s)\n?[ \t]*(?:data|stringData):[ \t]*\n(?:[ \t]*#[^\n]*\n)*[ \t]+[\w.\-]+:[ \t]*(?:\|[\-+]?[ \t]*\n[ \t]+)?[\x22']?([A-Za-z0-9+/]{4,}={0,2})[\x22']?[ \t]*\n.*?(?i:kind:\s*[\x22']?secret[\x22']?)(?:\s|$)")
             .path(r"(?i)\.ya?ml$").win(1024, 1024),

@@ -4,10 +4,24 @@
 
 use super::{raw, Spec};
 use crate::Level::{Classified, Sensitive};
-use crate::Validator::{Jwt, JwtBase64, Mixed, PemBody, Token};
+use crate::Validator::{Jwt, JwtBase64, Mixed, PemBase64, PemBody, Token};
 
 pub(crate) fn rules() -> Vec<Spec> {
     vec![
+        raw("private-key-base64", "PEM private key, base64-encoded (Kubernetes secrets, env files)", Classified, &["ls0tls1crudjti"],
+            r"\b(LS0tLS1CRUdJTi[A-Za-z0-9+/]{40,}(?:(?:\r?\n|\\n)[ \t]*[A-Za-z0-9+/]{4,})*={0,2})")
+            .val(PemBase64).win(0, 16384)
+            .pos(&["tls.key: LS0tLS1CRUdJTiBSU0EgUFJJVkFURSBLRVktLS0tLQpNSUlFcFFJQkFBS0NBUUVBbjYvTzhsaStTWDRtOThMTFl0L1BLU3pFbVErK1pCRDdMb2g5UDEzZjR5UTkyRUYzCnl4UjVNc1hGdTlQUnNyWVFBNy80VVRQSGlDNHkyc0FWQ0JnNEMyeXlCcFVFdE1RanlDRVNpNlk9Ci0tLS0tRU5EIFJTQSBQUklWQVRFIEtFWS0tLS0tCg==",
+                   "SSH_KEY_B64=LS0tLS1CRUdJTiBPUEVOU1NIIFBSSVZBVEUgS0VZLS0tLS0KYjNCbGJuTnphQzFyWlhrdGRqRUFB\nQUFBQkc1dmJtVUFBQUFFYm05dVpRQUFBQUFBQUFBQkFBQUFNd0FBQUF0emMyZ3RaVwotLS0tLUVO\nRCBPUEVOU1NIIFBSSVZBVEUgS0VZLS0tLS0K"])
+            .neg(&["ca.crt: LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCk1JSUJzekNDQVZtZ0F3SUJBZ0lVUTJGegotLS0tLUVORCBDRVJUSUZJQ0FURS0tLS0tCg=="]),
+        raw("netrc-password", "Password in a .netrc / _netrc machine entry (machine, login, password)", Sensitive, &["machine"],
+            r"(?:^|\s)machine[ \t]+[^\s]+\s+login[ \t]+[^\s]+\s+password[ \t]+([^\s]{6,})").win(8, 400)
+            .pos(&["machine api.example-corp.net\n  login deploy\n  password 7cc938e45e63e9014f88f811be240ba0395c02dd"])
+            .neg(&["machine learning password strength estimators", "machine api.example-corp.net login deploy password xxxxxxxx"]),
+        raw("django-insecure-secret-key", "Django SECRET_KEY as startproject writes it (django-insecure-...)", Sensitive, &["django-insecure-"],
+            r"(django-insecure-[^\s'\x22`\\]{30,80})").win(0, 100)
+            .pos(&["SECRET_KEY = 'django-insecure-9#kq2m!x7@v^z4)w8(e1r5t%y3u6i0o-p_a=s'"])
+            .neg(&["SECRET_KEY = 'django-insecure-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx'"]),
         raw("private-key", "PEM private key (RSA, EC, DSA, OpenSSH, PKCS#8, encrypted, PGP)", Classified, &["private key"],
             r"(-----BEGIN[ A-Z0-9_\-]{0,40}PRIVATE KEY(?: BLOCK)?-----(?s:.){20,}?-----END[ A-Z0-9_\-]{0,40}PRIVATE KEY(?: BLOCK)?-----)")
             .val(PemBody).win(32, 32768)

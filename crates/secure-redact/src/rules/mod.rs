@@ -68,7 +68,7 @@ impl Spec {
             Pat::Raw(p) => (*p).to_string(),
             Pat::Ctx { ident, value } => {
                 format!(
-                    r"(?i:(?:^|[^A-Za-z])(?P<kw>{ident})[\w.\-]{{0,40}}?{SEP})(?P<secret>(?-i:{value})){END}"
+                    r"(?i:(?:^|[^A-Za-z]|(?-i:D))(?P<kw>{ident})[\w.\-]{{0,40}}?{SEP})(?P<secret>(?-i:{value})){END}"
                 )
             }
         }

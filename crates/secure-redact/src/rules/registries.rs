@@ -20,8 +20,8 @@ pub(crate) fn rules() -> Vec<Spec> {
             .pos(&["dotnet nuget push -k oy2q8rz3klm9vt2xw7yp4bn6cd1ef5gh0jk2lm4no6pq8r"]),
         raw("nuget-config-password", "Clear-text password in NuGet.config", Sensitive, &["cleartextpassword"],
             r#"(?i:<add\s+key=\x22ClearTextPassword\x22\s+value=\x22)([^\x22]{6,})\x22"#).path(r"(?i)(?:^|/)nuget\.config$").ent(3.3),
-        raw("docker-hub-pat", "Docker Hub personal / organization access token", Sensitive, &["dckr_pat_", "dckr_oat_"], r"\b(dckr_(?:pat|oat)_[A-Za-z0-9_\-]{27,36})\b").ent(3.5)
-            .pos(&["DOCKERHUB_TOKEN=dckr_pat_q8Rz3kLm9Vt2Xw7Yp4Bn6Cd1Ef5G"]),
+        raw("docker-hub-pat", "Docker Hub personal / organization access token", Sensitive, &["dckr_pat_", "dckr_oat_"], r"\b(dckr_(?:pat|oat)_[A-Za-z0-9_\-]{27,36})(?:[^A-Za-z0-9_\-]|$)").ent(3.5)
+            .pos(&["DOCKERHUB_TOKEN=dckr_pat_q8Rz3kLm9Vt2Xw7Yp4Bn6Cd1Ef5G", "docker login -u me -p dckr_pat_q8Rz3kLm9Vt2Xw7Yp4Bn6Cd1Ef5-"]),
         raw("docker-config-auth", "Registry credentials in ~/.docker/config.json", Sensitive, &["\"auth\""],
             r#""auth"\s*:\s*"([A-Za-z0-9+/]{16,}={0,2})""#).ent(3.0)
             .pos(&[r#"{"auths": {"https://index.docker.io/v1/": {"auth": "dXNlcjpxOFJ6M2tMbTlWdDJYdzdZ"}}}"#]),

@@ -43,6 +43,20 @@ pub(crate) fn rules() -> Vec<Spec> {
         ctx("datadog-access-token", "Datadog API / application key", Sensitive, &["datadog", "dd_api_key", "dd_app_key", "dd_application_key"],
             r"datadog|dd_api_key|dd_app(?:lication)?_key", r"[a-z0-9]{40}|[a-f0-9]{32}").ent(3.0)
             .pos(&["DD_API_KEY=3f9a1c7e2b4d6f8a0c1e3b5d7f9a2c4e"]),
+        raw("new-relic-admin-api-key", "New Relic admin API key", Sensitive, &["nraa-"], r"\b(NRAA-[a-f0-9]{27})\b")
+            .pos(&["admin_key: NRAA-b86666d96b0c08fd4bdaed5ac06"]),
+        raw("adafruit-io-key", "Adafruit IO key", Sensitive, &["aio_"], r"\b(aio_[A-Za-z0-9]{28})\b").ent(3.5)
+            .pos(&["#define IO_KEY \"aio_u8jzPde0IgxLd6GncfBAepfJBd0K\""])
+            .neg(&["aio_read_write_completion_queue_size"]),
+        raw("dependency-track-api-key", "Dependency-Track API key", Sensitive, &["odt_"], r"\b(odt_[A-Za-z0-9]{32})\b").ent(3.5)
+            .pos(&["X-Api-Key: odt_AkWvj7FAc9QeWJKY40uvSwMFLZDe1f8r"]),
+        raw("teamcity-access-token", "TeamCity access token", Sensitive, &["eyj0exaioiaivenwmij9"],
+            r"\b(eyJ0eXAiOiAiVENWMiJ9\.[A-Za-z0-9_\-]{36}\.[A-Za-z0-9_\-]{48})(?:[^A-Za-z0-9_\-]|$)").win(0, 140)
+            .pos(&["TEAMCITY_TOKEN=eyJ0eXAiOiAiVENWMiJ9.Zk1jUXo4dGJTWGZ1OVEyaHd5a0xtM1JwYjRx.YjJmM2M5ZTItNGQxYS00ZTdiLWE1YzAtMTkyZjNkOGU2YTdi"]),
+        raw("salesforce-access-token", "Salesforce access token (org id, '!', session) near a Salesforce name", Sensitive,
+            &["salesforce", "sfdc", "force.com"],
+            r"\b(00[A-Za-z0-9]{13}![A-Za-z0-9_.]{96})(?:[^A-Za-z0-9_.]|$)").ent(3.5).win(200, 300)
+            .pos(&["SFDC_ACCESS_TOKEN=00DueQpBenQtYh5!tUsGr7CmY.uCu3ZR1zTOlUcR64cXQLioDnkHIfxIq2HZt_PlJhx2jIclHkCiHp6bR1IqfEouHgxzNNAL5wIScGebcy8F5n3_"]),
         raw("new-relic-user-api-key", "New Relic user API key", Sensitive, &["nrak-"], r"\b(NRAK-[A-Za-z0-9]{27})\b")
             .pos(&["NRAK-nw2o3w5d6807sid51ztxi12gtzw"]),
         raw("new-relic-browser-api-token", "New Relic browser API token", Sensitive, &["nrjs-"], r"\b(NRJS-[a-f0-9]{19})\b")

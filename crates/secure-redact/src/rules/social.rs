@@ -46,6 +46,13 @@ pub(crate) fn rules() -> Vec<Spec> {
             r"(?:^|[^0-9A-Za-z])([0-9]{5,16}:A[A-Za-z0-9_\-]{34})(?:[^A-Za-z0-9_\-]|$)").win(0, 200)
             .pos(&["TELEGRAM_API_TOKEN = 08084605:A6tlnn1dxg9vbe-vng-knkp0vw2k0voqx7d"])
             .neg(&["telegram_api_token = \"5240:As-p_u4nzfdzal_84iy-wa2eju16agiu-_r\""]),
+        raw("telegram-bot-token", "Telegram bot token (bot id, colon, 35-character secret)", Sensitive, &[":aa"],
+            r"(?:^|[^0-9A-Za-z_\-])([0-9]{8,10}:AA[A-Za-z0-9_\-]{33})(?:[^A-Za-z0-9_\-]|$)").win(12, 40)
+            .pos(&["bot = Bot('0751163726:AAQlY7Zkuvqdt7s8Stqcbnr3yBdGBLEPH1q')"])
+            .neg(&["0751163726:AAQlY7Zkuvqdt7s8Stqcbnr3yBdGBLEPH1qX", "12:AAQlY7Zkuvqdt7s8Stqcbnr3yBdGBLEPH1q"]),
+        raw("twitch-stream-key", "Twitch stream key", Sensitive, &["live_"], r"\b(live_[0-9]{6,12}_[A-Za-z0-9]{30})\b").ent(3.5)
+            .pos(&["stream_key = \"live_336338750_bYrEqmSM9wCZ7Uw9xfogoEmvnEN5N1\""])
+            .neg(&["live_reload_enabled_for_all_the_dev_servers"]),
         raw("telegram-bot-url", "Telegram bot token in an API URL", Sensitive, &["api.telegram.org/bot"],
             r"api\.telegram\.org/bot([0-9]{5,16}:A[A-Za-z0-9_\-]{34})")
             .pos(&["https://api.telegram.org/bot123456789:AAq8Rz3kLm9Vt2Xw7Yp4Bn6Cd1Ef5Gh0Jk2/getMe"]),

@@ -79,7 +79,10 @@ pub(crate) fn rules() -> Vec<Spec> {
         ctx("snyk-api-token", "Snyk API token", Sensitive, &["snyk"], "snyk", r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
             .pos(&["SNYK_TOKEN=3c9f1d2e-8a7b-4c6d-9e0f-1a2b3c4d5e6f"]),
         ctx("sonar-api-token", "SonarQube / SonarCloud token", Sensitive, &["sonar"], "sonar", r"(?:squ_|sqp_|sqa_)?[A-Za-z0-9=_\-]{40}").ent(3.0)
-            .pos(&["SONAR_TOKEN=squ_3f9a1c7e2b4d6f8a0c1e3b5d7f9a2c4e6b8d0f1a"]),
+            .pos(&["SONAR_TOKEN=squ_3f9a1c7e2b4d6f8a0c1e3b5d7f9a2c4e6b8d0f1a", "mvn sonar:sonar -Dsonar.login=7b2e9f4a1c8d3e6f0a5b9c2d7e4f1a8b3c6d9e0f"]),
+        raw("azure-devops-pat-v2", "Azure DevOps personal access token, 2024 format (84 characters, JQQJ9 and AZDO marks)", Sensitive, &["jqqj9"],
+            r"\b([A-Za-z0-9]{52}JQQJ9[9DH][A-Za-z0-9]{18}AZDO[A-Za-z0-9]{4})\b").win(56, 36)
+            .pos(&["azure_devops_pat = \"h8oOOL8dKLzdocJ2isAjIhKtJ0RlgLKOmxgJTeKdNnFRIBXuDL7DJQQJ99xtpYlSXpfKtHF4vUCsAZDOMehG\""]),
         raw("sonar-token-prefixed", "SonarQube token (squ_/sqp_/sqa_)", Sensitive, &["squ_", "sqp_", "sqa_"], r"\b((?:squ|sqp|sqa)_[a-f0-9]{40})\b")
             .pos(&["sqp_3f9a1c7e2b4d6f8a0c1e3b5d7f9a2c4e6b8d0f1a"]),
         raw("artifactory-api-key", "JFrog Artifactory API key", Sensitive, &["akcp"], r"\b(AKCp[A-Za-z0-9]{69})\b").ent(4.0)
