@@ -63,8 +63,15 @@ pub(crate) fn rules() -> Vec<Spec> {
             .pos(&["NRJS-48e609337520baa67d3"]),
         raw("new-relic-insert-key", "New Relic insights insert key", Sensitive, &["nrii-"], r"\b(NRII-[A-Za-z0-9\-]{32})(?:[^A-Za-z0-9\-]|$)")
             .pos(&["NRII-b0eea0941982fefd9b414a3b2cf813d0"]),
-        raw("new-relic-license-key", "New Relic ingest license key", Sensitive, &["nral"], r"\b([a-f0-9]{36}NRAL)\b")
-            .pos(&["license_key: 3f9a1c7e2b4d6f8a0c1e3b5d7f9a2c4e6b8dNRAL"]),
+        raw("new-relic-license-key", "New Relic ingest license key", Sensitive, &["nral"], r"\b((?:eu01xx[a-fA-F0-9]{30}|[a-fA-F0-9]{36})NRAL)\b")
+            .pos(&["license_key: 3f9a1c7e2b4d6f8a0c1e3b5d7f9a2c4e6b8dNRAL", "NEW_RELIC_LICENSE_KEY=eu01xx3f9a1c7e2b4d6f8a0c1e3b5d7fFFFFNRAL"]),
+        raw("new-relic-insights-query-key", "New Relic insights query key", Sensitive, &["nriq-"], r"\b(NRIQ-[A-Za-z0-9_\-]{27,32})(?:[^A-Za-z0-9_\-]|$)").ent(3.5)
+            .pos(&["query_key: NRIQ-Xq3Lm9Vt2Xw7Yp4Bn6Cd1Ef5Gh0Jk2"]),
+        raw("new-relic-mobile-app-token", "New Relic mobile application token", Sensitive, &["-nrma"], r"\b((?:AA|eu01xx)[a-f0-9]{40}-NRMA)\b").win(50, 8)
+            .pos(&["NEW_RELIC_APP_TOKEN=AA3f9a1c7e2b4d6f8a0c1e3b5d7f9a2c4e6b8d0f1a-NRMA"]),
+        raw("zoho-oauth-token", "Zoho OAuth access or refresh token", Sensitive, &["1000."], r"\b(1000\.[a-f0-9]{32}\.[a-f0-9]{32})\b")
+            .pos(&["ZOHO_REFRESH_TOKEN=1000.3f9a1c7e2b4d6f8a0c1e3b5d7f9a2c4e.6b8d0f1a2c3e4b5d6f7a8c9e0b1d2f3a"])
+            .neg(&["total = 1000.50"]),
         ctx("new-relic-user-api-id", "New Relic account / user API id", Sensitive, &["new-relic", "newrelic", "new_relic"], r"new[_\-]?relic", r"[A-Za-z0-9]{64}").ent(3.0)
             .pos(&["NEWRELIC_ACCOUNT_ID=8td34ra515puq6tfg290mvviciixuok3gnbnlzztdwphlgc4rgsgg4af1j21s9xl"]),
         raw("sentry-user-token", "Sentry user auth token", Sensitive, &["sntryu_"], r"\b(sntryu_[a-f0-9]{64})\b")

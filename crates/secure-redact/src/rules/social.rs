@@ -43,8 +43,8 @@ pub(crate) fn rules() -> Vec<Spec> {
             r"(https://(?:ptb\.|canary\.)?discord(?:app)?\.com/api/webhooks/\d{17,20}/[A-Za-z0-9_\-]{60,72})")
             .pos(&["https://discord.com/api/webhooks/123456789012345678/q8Rz3kLm9Vt2Xw7Yp4Bn6Cd1Ef5Gh0Jk2Lm4No6Pq8Rz3kLm9Vt2Xw7Yp4Bn6Cd1Ef5Gh0J"]),
         raw("telegram-bot-api-token", "Telegram bot token", Sensitive, &["telegram", "tgbot", "tg_bot", "bot_token"],
-            r"(?:^|[^0-9A-Za-z])([0-9]{5,16}:A[A-Za-z0-9_\-]{34})(?:[^A-Za-z0-9_\-]|$)").win(0, 200)
-            .pos(&["TELEGRAM_API_TOKEN = 08084605:A6tlnn1dxg9vbe-vng-knkp0vw2k0voqx7d"])
+            r"(?:^|[^0-9A-Za-z])([0-9]{5,16}:[A-Za-z0-9_\-]{35})(?:[^A-Za-z0-9_\-]|$)").win(0, 200)
+            .pos(&["TELEGRAM_API_TOKEN = 08084605:A6tlnn1dxg9vbe-vng-knkp0vw2k0voqx7d", "telegram bot = '869511423:Bk3qZ-oRTnUkq653PAPbo4HLs3DCd9NCDe1'"])
             .neg(&["telegram_api_token = \"5240:As-p_u4nzfdzal_84iy-wa2eju16agiu-_r\""]),
         raw("telegram-bot-token", "Telegram bot token (bot id, colon, 35-character secret)", Sensitive, &[":aa"],
             r"(?:^|[^0-9A-Za-z_\-])([0-9]{8,10}:AA[A-Za-z0-9_\-]{33})(?:[^A-Za-z0-9_\-]|$)").win(12, 40)
@@ -57,8 +57,18 @@ pub(crate) fn rules() -> Vec<Spec> {
             r"api\.telegram\.org/bot([0-9]{5,16}:A[A-Za-z0-9_\-]{34})")
             .pos(&["https://api.telegram.org/bot123456789:AAq8Rz3kLm9Vt2Xw7Yp4Bn6Cd1Ef5Gh0Jk2/getMe"]),
         raw("microsoft-teams-webhook", "Microsoft Teams incoming webhook URL", Sensitive, &["webhook.office.com", "outlook.office.com"],
-            r"(https://[a-z0-9\-]+\.webhook\.office\.com/webhookb2/[a-z0-9\-]+@[a-z0-9\-]+/IncomingWebhook/[a-z0-9]+/[a-z0-9\-]+|https://outlook\.office\.com/webhook/[a-z0-9\-@]+/IncomingWebhook/[a-z0-9]+/[a-z0-9\-]+)")
+            r"(https://[A-Za-z0-9\-]+\.webhook\.office\.com/webhookb2/[A-Za-z0-9\-]+@[A-Za-z0-9\-]+/IncomingWebhook/[A-Za-z0-9]+/[A-Za-z0-9\-]+|https://outlook\.office\.com/webhook/[A-Za-z0-9\-@]+/IncomingWebhook/[A-Za-z0-9]+/[A-Za-z0-9\-]+)")
             .pos(&["https://mycompany.webhook.office.com/webhookb2/pmgbwrma-gwr4-cg27-fsd7-9acg9lvmoh9p@jzp3ad11-zkmh-msks-tq1w-y7ke2p2spts2/IncomingWebhook/k4n7fyf7ijqtd9j8qmp9090do23xq78k/pjrfvc8s-c8bz-z5qi-w4zl-g7wdxvel7ugb"]),
+        raw("power-automate-workflow-url", "Power Automate workflow trigger URL with its signature (the Teams webhooks' successor)", Sensitive, &["powerplatform.com"],
+            r"(https://[A-Za-z0-9\-.]+\.environment\.api\.powerplatform\.com(?::443)?/powerautomate/automations/direct/workflows/[a-f0-9]{32}/triggers/manual/paths/invoke\?[^\s\x22'<>]*?sig=[A-Za-z0-9_\-%]{20,}[^\s\x22'<>]*)").win(80, 600)
+            .pos(&["TEAMS_HOOK=https://default5e2c1b8a9d7f4e3a0b6c5d4e3f2a1b0c.4d.environment.api.powerplatform.com:443/powerautomate/automations/direct/workflows/0c1d2e3f4a5b6c7d8e9f0a1b2c3d4e5f/triggers/manual/paths/invoke?api-version=1&sp=%2Ftriggers%2Fmanual%2Frun&sv=1.0&sig=Qm3kX9vT2pL7wR4yN8cB1dF6hJ0sZ5aE"])
+            .neg(&["https://make.powerautomate.com/environments/Default/flows"]),
+        raw("zapier-webhook-url", "Zapier catch-hook URL", Sensitive, &["hooks.zapier.com"],
+            r"(https://hooks\.zapier\.com/hooks/catch/[A-Za-z0-9]{4,}(?:/[A-Za-z0-9]{4,})?/?)").win(16, 120)
+            .pos(&["ZAPIER_HOOK = 'https://hooks.zapier.com/hooks/catch/4815162/3kq9xzw/'"]),
+        raw("tines-webhook-url", "Tines webhook URL", Sensitive, &["tines.com/webhook"],
+            r"(https://[A-Za-z0-9\-]+\.tines\.com/webhook/[a-z0-9]{32}/[a-z0-9]{32})").win(64, 120)
+            .pos(&["https://acme-sec.tines.com/webhook/4j55coiuyil7dq9ydaoo4oan89u56vkm/u37txygi11dou8u2ttwe4rl63ax4lnw9"]),
         ctx("mattermost-access-token", "Mattermost access token", Sensitive, &["mattermost"], "mattermost", r"[A-Za-z0-9]{26}").ent(3.0)
             .pos(&["MATTERMOST_TOKEN=i118b915i0bgsyry4lml3cxuvr"]),
         ctx("twitter-api-key", "Twitter / X API key", Sensitive, &["twitter"], "twitter", r"[A-Za-z0-9]{25}").ent(3.0)
