@@ -25,6 +25,10 @@ pub enum Validator {
     PemBody,
     /// IPv4 address: four octets 0..=255, not a version-like or loopback/unspecified address.
     Ipv4,
+    /// IPv6 address: eight groups, or three to seven around one `::`, with four digits or
+    /// more in all (so `abc::def` paths of code are not addresses), not all of two hex digits
+    /// (a hex dump's line).
+    Ipv6,
     /// Phone number: 10 to 15 digits, not all the same.
     Phone,
     /// Value must mix at least two character classes (lower, upper, digit) — weeds out words.
@@ -53,6 +57,7 @@ impl Validator {
             Validator::Ssn => ssn_ok(s),
             Validator::PemBody => pem_body_ok(s),
             Validator::Ipv4 => ipv4_ok(s),
+            Validator::Ipv6 => ipv6_ok(s),
             Validator::Phone => phone_ok(s),
             Validator::Mixed => classes(s) >= 2,
             Validator::Token => classes(s) >= 2 && !code_identifier(s),
@@ -646,6 +651,31 @@ fn pem_body_ok(s: &[u8]) -> bool {
     b64 >= 40 || memchr::memmem::find(s, b"ENCRYPTED").is_some()
 }
 
+fn ipv6_ok(s: &[u8]) -> bool {
+    if !s.iter().all(|b| b.is_ascii_hexdigit() || *b == b':')
+        || s.split(|&b| b == b':').any(|g| g.len() > 4)
+        || s.windows(3).any(|w| w == b":::")
+        || (s.first() == Some(&b':') && !s.starts_with(b"::"))
+        || (s.last() == Some(&b':') && !s.ends_with(b"::"))
+    {
+        return false;
+    }
+    let gaps = s.windows(2).filter(|w| w == b"::").count();
+    let groups = s.split(|&b| b == b':').filter(|g| !g.is_empty()).count();
+    let digits = s.iter().filter(|b| b.is_ascii_digit()).count();
+    let shape = match gaps {
+        0 => groups == 8,
+        1 => (3..=7).contains(&groups),
+        _ => false,
+    };
+    // Groups all of two hex digits are a hex dump (`0c:ef:bc:59:53:00:7d:b1`), not an address.
+    let dump = s
+        .split(|&b| b == b':')
+        .filter(|g| !g.is_empty())
+        .all(|g| g.len() == 2);
+    shape && digits >= 4 && !dump
+}
+
 fn ipv4_ok(s: &[u8]) -> bool {
     let Ok(t) = std::str::from_utf8(s) else {
         return false;
@@ -718,6 +748,44 @@ mod tests {
         }
         for n in ["", "b2", "0x1f", "1.2.3", "12abc", "e9"] {
             assert!(!numeric_literal(n.as_bytes()), "{n}");
+        }
+    }
+
+    proptest::proptest! {
+        /// Whatever `ipv6_ok` accepts, the standard library parses as an IPv6 address.
+        #[test]
+        fn ipv6_ok_accepts_only_addresses(
+            s in proptest::collection::vec(proptest::sample::select(b"0123456789abcdefABCDEF::::".to_vec()), 0..44)
+        ) {
+            if ipv6_ok(&s) {
+                let text = String::from_utf8(s.clone()).unwrap();
+                proptest::prop_assert!(text.parse::<std::net::Ipv6Addr>().is_ok(), "{text}");
+            }
+        }
+    }
+
+    #[test]
+    fn ipv6_shapes() {
+        for ok in [
+            "2001:db8::8a2e:370:7334",
+            "fe80::1ff:fe23:4567:890a",
+            "2001:0db8:85a3:0000:0000:8a2e:0370:7334",
+            "::2001:db8:1",
+            "2001:db8:1::",
+        ] {
+            assert!(ipv6_ok(ok.as_bytes()), "{ok}");
+        }
+        for bad in [
+            "abc::def",
+            "fe80::1",
+            "1::2::3:4",
+            "12345::1:2:3",
+            "0c:ef:bc:59:53:00:7d:b1",
+            ":1:2:3:4:5:6:7",
+            "1:2:3:4:5:6:7:8:9",
+            "2001:db8:::1",
+        ] {
+            assert!(!ipv6_ok(bad.as_bytes()), "{bad}");
         }
     }
 

@@ -3,7 +3,7 @@
 
 use super::{raw, Spec};
 use crate::Level::{Internal, Sensitive};
-use crate::Validator::{Iban, Ipv4, Luhn, Phone, Ssn};
+use crate::Validator::{Iban, Ipv4, Ipv6, Luhn, Phone, Ssn};
 
 pub(crate) fn rules() -> Vec<Spec> {
     vec![
@@ -43,9 +43,11 @@ pub(crate) fn rules() -> Vec<Spec> {
             r"(?:^|[^\w.])((?:[0-9]{1,3}\.){3}[0-9]{1,3})(?:[^\w.]|\.(?:[^\w.]|$)|$)").val(Ipv4)
             .digits()
             .pos(&["host 203.0.113.42 up", "ip=10.12.0.7", "It runs on 203.0.113.42."]).neg(&["127.0.0.1", "999.1.1.1", "version 1.2.3.4.5"]),
-        raw("ipv6-address", "IPv6 address (full form)", Internal, &[],
-            r"(?:^|[^\w:])((?:[0-9a-fA-F]{1,4}:){7}[0-9a-fA-F]{1,4})(?:[^\w:]|$)")
+        raw("ipv6-address", "IPv6 address (full or compressed form)", Internal, &[],
+            r"(?:^|[^\w:])((?:[0-9a-fA-F]{1,4}:){7}[0-9a-fA-F]{1,4}|(?:[0-9a-fA-F]{1,4}:){1,6}(?::[0-9a-fA-F]{1,4}){1,6})(?:[^\w:]|$)")
+            .val(Ipv6)
             .digits()
-            .pos(&["addr 2001:0db8:85a3:0000:0000:8a2e:0370:7334"]),
+            .pos(&["addr 2001:0db8:85a3:0000:0000:8a2e:0370:7334", "v6 fe80::1ff:fe23:4567:890a up", "peer 2001:db8::8a2e:370:7334."])
+            .neg(&["use abc::def;", "fe80::1", "1:2:3:4:5:6:7:8:9", "    0c:ef:bc:59:53:00:7d:b1\n"]),
     ]
 }
