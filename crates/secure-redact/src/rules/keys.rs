@@ -43,10 +43,10 @@ pub(crate) fn rules() -> Vec<Spec> {
             r"\b(ZXlK[A-Za-z0-9+/]{40,}={0,2})").val(JwtBase64).win(8, 8192)
             .pos(&["ZXlKaGJHY2lPaUpGVXpNNE5DSjkuZXlKcGMzTWlPaUpxYjJVaUxBMEtJQ0psZUhBaU9qRXpNREE0TVRrek9EQXNEUW9nSW1oMGRIQTZMeTlsZUdGdGNHeGxMbU52YlM5cGMxOXliMjkwSWpwMGNuVmxmUS5kQmpmdEplWjRDVlAtbUI5MksyN3VoYlVKVTFwMXJfd1cxZ0ZXRk9Falhr"]),
         raw("url-credentials", "URL or connection string with an inline password (scheme://user:pass@host)", Classified, &["://"],
-            r"\b[A-Za-z][A-Za-z0-9+.\-]{1,30}://[^\s:@/\x22'`<>(){}\[\]]{1,128}:(?P<secret>[^\s@/\x22'`<>{}\[\]$]{4,128})@(?P<host>[A-Za-z0-9][A-Za-z0-9_.\-]*)")
+            r"\b[A-Za-z][A-Za-z0-9+.\-]{1,30}://[^\s:@/\x22'`<>(){}\[\]]{0,128}:(?P<secret>[^\s@/\x22'`<>{}\[\]$]{4,128})@(?P<host>[A-Za-z0-9][A-Za-z0-9_.\-]*)")
             .win(48, 512).hit(crate::HitCheck::UrlUserinfo)
             .pos(&["DATABASE_URL=postgres://app:Tr0ub4dor-x9@db.internal:5432/app", "mongodb+srv://svc:q8Rz3kLm9Vt2@cluster0.ab1cd.mongodb.net/test",
-                   "amqp://guest:Zx7Vb2Nm4Pq9@rabbit.prod:5672/"])
+                   "amqp://guest:Zx7Vb2Nm4Pq9@rabbit.prod:5672/", "REDIS_URL=redis://:Zx7Vb2Nm4Pq9Lk3@cache.prod:6379/0"])
             .neg(&["postgres://user:password@localhost/db", "redis://:${REDIS_PASSWORD}@redis:6379", "https://user:<password>@example.com"]),
         raw("authorization-header", "HTTP Authorization header with a Bearer / Basic / Token credential", Sensitive, &["authorization"],
             r#"(?i:authorization)[\x22']?\s*[:=]\s*[\x22']?\s*(?:(?i:bearer|basic|token|digest|apikey|api-key|key|sso-key)\s+)?([A-Za-z0-9._~+/=\-]{12,})(?:[^A-Za-z0-9._~+/=\-]|$)"#)
