@@ -2129,13 +2129,8 @@ impl Scanner {
         if stats.is_some_and(|(min, st)| st.entropy < min) {
             return false;
         }
-        if let Some(v) = c.rule.validator {
-            if !v.check(secret) {
-                return false;
-            }
-            if v == crate::Validator::Luhn && crate::validate::in_number_list(text, s, e) {
-                return false;
-            }
+        if c.rule.validator.is_some_and(|v| !v.check_at(text, s, e)) {
+            return false;
         }
         if c.rule.placeholders && is_placeholder_with(secret, stats.as_ref().map(|(_, st)| st)) {
             return false;

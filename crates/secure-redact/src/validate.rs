@@ -47,6 +47,15 @@ pub enum Validator {
 }
 
 impl Validator {
+    /// Run the check on the secret `text[s..e]` where it was found: [`Validator::check`], and
+    /// for [`Validator::Luhn`] the look around it (see [`in_number_list`]).
+    pub(crate) fn check_at(self, text: &[u8], s: usize, e: usize) -> bool {
+        let Some(secret) = text.get(s..e) else {
+            return false;
+        };
+        self.check(secret) && !(self == Validator::Luhn && in_number_list(text, s, e))
+    }
+
     /// Run the check on a captured secret.
     pub fn check(self, s: &[u8]) -> bool {
         match self {
@@ -334,7 +343,7 @@ fn iban_len(cc: &[u8]) -> Option<usize> {
 /// bytes before it. A tenth of such integers pass Luhn by chance; cards are written in
 /// groups, quoted, or named. Comma-separated values without a space (`4539...,12,2025`) are
 /// not code and keep their cards.
-pub(crate) fn in_number_list(text: &[u8], s: usize, e: usize) -> bool {
+fn in_number_list(text: &[u8], s: usize, e: usize) -> bool {
     let Some(v) = text.get(s..e) else {
         return false;
     };
@@ -348,6 +357,7 @@ pub(crate) fn in_number_list(text: &[u8], s: usize, e: usize) -> bool {
         return false;
     }
     let blank = |b: u8| matches!(b, b' ' | b'\t' | b'\n' | b'\r');
+    let token = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.');
     // The element before: `NUMBER,<blank>+` then ours.
     let before = {
         let mut i = s;
@@ -359,9 +369,7 @@ pub(crate) fn in_number_list(text: &[u8], s: usize, e: usize) -> bool {
         if blanks > 0 && i > 0 && text[i - 1] == b',' {
             let end = i - 1;
             let mut j = end;
-            while j > 0
-                && (text[j - 1].is_ascii_alphanumeric() || matches!(text[j - 1], b'_' | b'.'))
-            {
+            while j > 0 && token(text[j - 1]) {
                 j -= 1;
             }
             numeric_literal(&text[j..end])
@@ -390,8 +398,7 @@ pub(crate) fn in_number_list(text: &[u8], s: usize, e: usize) -> bool {
             i += 1;
         }
         let mut j = i;
-        while j < text.len() && (text[j].is_ascii_alphanumeric() || matches!(text[j], b'_' | b'.'))
-        {
+        while j < text.len() && token(text[j]) {
             j += 1;
         }
         numeric_literal(&text[i..j])
@@ -402,8 +409,13 @@ pub(crate) fn in_number_list(text: &[u8], s: usize, e: usize) -> bool {
 /// A word that names a payment card in `w` (ASCII case-insensitive): `card`, `credit`,
 /// `debit`, `visa`, `amex`, `payment` anywhere, `pan`, `cc`, `cvv` as whole words.
 fn card_word_before(w: &[u8]) -> bool {
-    let lower: Vec<u8> = w.iter().map(u8::to_ascii_lowercase).collect();
-    let has = |p: &[u8]| memchr::memmem::find(&lower, p).is_some();
+    let mut buf = [0u8; 64];
+    let lower = &mut buf[..w.len().min(64)];
+    for (d, b) in lower.iter_mut().zip(w) {
+        *d = b.to_ascii_lowercase();
+    }
+    let lower = &*lower;
+    let has = |p: &[u8]| memchr::memmem::find(lower, p).is_some();
     if [
         &b"card"[..],
         b"credit",
@@ -597,18 +609,21 @@ pub fn ssn_ok(s: &[u8]) -> bool {
 /// See [`Validator::PemBase64`]: the first 64 base64 characters (line breaks and escaped
 /// `\n` skipped) decode to the armour line of a private key.
 fn pem_base64_ok(s: &[u8]) -> bool {
-    let mut head = Vec::with_capacity(64);
+    let mut head = [0u8; 64];
+    let mut n = 0;
     let mut i = 0;
-    while i < s.len() && head.len() < 64 {
+    while i < s.len() && n < head.len() {
         match s[i] {
             b'\\' => i += 1, // `\n`: skip both
-            b if b.is_ascii_alphanumeric() || b == b'+' || b == b'/' => head.push(b),
+            b if b.is_ascii_alphanumeric() || b == b'+' || b == b'/' => {
+                head[n] = b;
+                n += 1;
+            }
             _ => {}
         }
         i += 1;
     }
-    head.truncate(head.len() / 4 * 4);
-    let Ok(dec) = base64::engine::general_purpose::STANDARD.decode(&head) else {
+    let Ok(dec) = base64::engine::general_purpose::STANDARD.decode(&head[..n / 4 * 4]) else {
         return false;
     };
     dec.starts_with(b"-----BEGIN") && memchr::memmem::find(&dec, b"PRIVATE KEY").is_some()
@@ -651,29 +666,17 @@ fn pem_body_ok(s: &[u8]) -> bool {
     b64 >= 40 || memchr::memmem::find(s, b"ENCRYPTED").is_some()
 }
 
+/// See [`Validator::Ipv6`]: the standard library's parser decides the shape (hex groups only,
+/// no embedded IPv4, as the rule's pattern takes).
 fn ipv6_ok(s: &[u8]) -> bool {
-    if !s.iter().all(|b| b.is_ascii_hexdigit() || *b == b':')
-        || s.split(|&b| b == b':').any(|g| g.len() > 4)
-        || s.windows(3).any(|w| w == b":::")
-        || (s.first() == Some(&b':') && !s.starts_with(b"::"))
-        || (s.last() == Some(&b':') && !s.ends_with(b"::"))
-    {
+    if !s.iter().all(|b| b.is_ascii_hexdigit() || *b == b':') {
         return false;
     }
-    let gaps = s.windows(2).filter(|w| w == b"::").count();
-    let groups = s.split(|&b| b == b':').filter(|g| !g.is_empty()).count();
+    let parses = std::str::from_utf8(s).is_ok_and(|t| t.parse::<std::net::Ipv6Addr>().is_ok());
+    let groups = || s.split(|&b| b == b':').filter(|g| !g.is_empty());
     let digits = s.iter().filter(|b| b.is_ascii_digit()).count();
-    let shape = match gaps {
-        0 => groups == 8,
-        1 => (3..=7).contains(&groups),
-        _ => false,
-    };
     // Groups all of two hex digits are a hex dump (`0c:ef:bc:59:53:00:7d:b1`), not an address.
-    let dump = s
-        .split(|&b| b == b':')
-        .filter(|g| !g.is_empty())
-        .all(|g| g.len() == 2);
-    shape && digits >= 4 && !dump
+    parses && groups().count() >= 3 && digits >= 4 && !groups().all(|g| g.len() == 2)
 }
 
 fn ipv4_ok(s: &[u8]) -> bool {
